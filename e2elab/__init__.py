@@ -1,0 +1,32 @@
+"""e2elab: end-to-end deep learning beside the traditional pipelines it replaced."""
+
+__version__ = "0.1.0"
+
+from .registry import available_pipelines, make_pipeline  # noqa: E402
+
+
+def load_dataset(source, split=None, **options):
+    """A built-in data set by name, or a user's folder, manifest or Kaldi data directory.
+
+    `split` picks the data set's own "train", "val" or "test" part where it has one.
+    """
+    from .data.sources import load_dataset as _load
+
+    return _load(source, split=split, **options)
+
+
+def save(model, directory):
+    """Save a fitted pipeline as a folder of JSON + safetensors (+ skops)."""
+    from .io import save as _save
+
+    return _save(model, directory)
+
+
+def load(directory):
+    """Load a pipeline saved by `save`; pickles are refused."""
+    from .io import load as _load
+
+    return _load(directory)
+
+
+__all__ = ["__version__", "available_pipelines", "load", "load_dataset", "make_pipeline", "save"]

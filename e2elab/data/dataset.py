@@ -1,0 +1,104 @@
+"""`Dataset`: raw items, their targets and groups, and the task they belong to."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import numpy as np
+
+TASKS = ("speech", "image")
+
+
+@dataclass
+class Dataset:
+    """Raw items with targets, loaded lazily.
+
+    X: a NumPy object array of file paths (loaded when a pipeline reads them), or an array of
+       images (N, H, W[, 3]) uint8 / waveforms already in memory.
+    y: class labels (image) or transcripts (speech), as strings.
+    groups: the speaker (speech) or other grouping of each item; splits never cut a group.
+    split: the data set's own split of each item ("train", "val", "test"), or None.
+    skipped: (item, reason) for every item that was left out while loading.
+    """
+
+    X: np.ndarray
+    y: np.ndarray
+    task: str
+    groups: np.ndarray | None = None
+    split: np.ndarray | None = None
+    name: str = ""
+    source: str = ""
+    skipped: list[tuple[str, str]] = field(default_factory=list)
+
+    def __post_init__(self):
+        if self.task not in TASKS:
+            raise ValueError(f"task must be one of {TASKS}, not {self.task!r}")
+        if not isinstance(self.X, np.ndarray):
+            self.X = _object_array(self.X)
+        self.y = np.asarray(self.y).astype(str)
+        if len(self.X) != len(self.y):
+            raise ValueError(f"{len(self.X)} items but {len(self.y)} targets")
+        if self.groups is None:
+            self.groups = np.array([f"item{i}" for i in range(len(self.y))]) if self.task == "speech" else np.zeros(len(self.y), dtype=str)
+        self.groups = np.asarray(self.groups).astype(str)
+        if self.split is not None:
+            self.split = np.asarray(self.split).astype(str)
+
+    def __len__(self) -> int:
+        return len(self.y)
+
+    def __repr__(self) -> str:
+        return f"Dataset({self.name or self.source!r}, task={self.task!r}, items={len(self)}, groups={len(np.unique(self.groups))})"
+
+    @property
+    def classes(self) -> list[str]:
+        """Sorted class labels (image) or transcripts' distinct values."""
+        return sorted(np.unique(self.y).tolist())
+
+    @property
+    def vocabulary(self) -> list[str]:
+        """Sorted distinct words of the transcripts."""
+        return sorted({word for text in self.y for word in text.split()})
+
+    @property
+    def splits(self) -> list[str]:
+        """The names of the data set's own splits, in order train, val, test."""
+        if self.split is None:
+            return []
+        present = set(self.split.tolist())
+        return [name for name in ("train", "val", "test") if name in present]
+
+    def subset(self, indices) -> "Dataset":
+        """The items at `indices` (an index array or boolean mask), as a new Dataset."""
+        indices = np.asarray(indices)
+        return replace(
+            self,
+            X=self.X[indices],
+            y=self.y[indices],
+            groups=self.groups[indices],
+            split=None if self.split is None else self.split[indices],
+            skipped=list(self.skipped),
+        )
+
+    def take_split(self, name: str) -> "Dataset":
+        """The items of the data set's own split `name` ("train", "val" or "test")."""
+        if name not in self.splits:
+            have = ", ".join(self.splits) or "none"
+            raise ValueError(f"data set {self.name or self.source!r} has no {name!r} split (it has: {have})")
+        return self.subset(self.split == name)
+
+    def counts(self) -> Counter:
+        """How many items each class (image) or word (speech) has."""
+        if self.task == "image":
+            return Counter(self.y.tolist())
+        return Counter(word for text in self.y for word in text.split())
+
+
+def _object_array(items) -> np.ndarray:
+    """A list of paths (or other items) as a 1-D object array that scikit-learn can index."""
+    array = np.empty(len(items), dtype=object)
+    for i, item in enumerate(items):
+        array[i] = str(item) if isinstance(item, Path) else item
+    return array
