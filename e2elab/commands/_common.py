@@ -1,0 +1,82 @@
+"""Pieces the train, evaluate and predict commands share."""
+
+from __future__ import annotations
+
+import inspect
+import json
+from pathlib import Path
+
+from ..errors import E2elabError
+
+METRIC_NAMES = {"speech": "wer", "image": "error"}
+
+
+def parse_params(pairs: list[str] | None) -> dict:
+    """`key=value` strings as a dict; values are read as JSON where they parse (numbers, true, lists)."""
+    params = {}
+    for pair in pairs or []:
+        if "=" not in pair:
+            raise E2elabError(f"--param expects key=value, got {pair!r}")
+        key, value = pair.split("=", 1)
+        try:
+            params[key.strip()] = json.loads(value)
+        except json.JSONDecodeError:
+            params[key.strip()] = value
+    return params
+
+
+def accepted_params(cls, params: dict) -> dict:
+    """Check `params` against the constructor of `cls`, naming any it does not take."""
+    names = set(inspect.signature(cls.__init__).parameters) - {"self"}
+    unknown = sorted(set(params) - names)
+    if unknown:
+        raise E2elabError(f"{cls.__name__} has no parameter {', '.join(unknown)}; it takes: {', '.join(sorted(names))}")
+    return params
+
+
+def add_data_arguments(parser, required=True):
+    parser.add_argument("--data", required=required, metavar="D",
+                        help="a built-in data set (see `e2elab data list`), a folder, a manifest or a Kaldi data directory")
+    parser.add_argument("--on-error", choices=("raise", "skip"), default="raise",
+                        help="what to do with unreadable items: stop with an error (default) or skip and count them")
+
+
+def error_metric(task: str, score: float) -> float:
+    """The pipeline's score (1 - WER, or accuracy) as the error the reports use."""
+    return 1.0 - score
+
+
+def write_json(path: Path, payload: dict) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_text(json.dumps(payload, indent=2))
+    tmp.replace(path)
+
+
+
+def build_pipeline(task: str, kind: str, params: dict, seed: int, run_dir: Path | None = None, on_error: str = "raise"):
+    """The registered pipeline with the user's parameters, the seed, and where it may keep checkpoints."""
+    from ..registry import get_pipeline_class
+
+    cls = get_pipeline_class(task, kind)
+    names = set(inspect.signature(cls.__init__).parameters)
+    params = dict(accepted_params(cls, params))
+    if "seed" in names:
+        params.setdefault("seed", seed)
+    if run_dir is not None and "checkpoint_dir" in names:
+        params.setdefault("checkpoint_dir", str(run_dir / "checkpoints"))
+    if "on_error" in names:
+        params.setdefault("on_error", on_error)
+    return cls(**params)
+
+
+def load_task_data(source: str, task: str | None, on_error: str):
+    """Load `source` and check that it belongs to `task`."""
+    from ..data.sources import load_dataset
+
+    dataset = load_dataset(source, on_error=on_error, **({"task": task} if task else {}))
+    if task and dataset.task != task:
+        raise E2elabError(f"{source} is a {dataset.task} data set, not {task}")
+    if dataset.skipped:
+        print(f"skipped {len(dataset.skipped)} unreadable item(s), e.g. {dataset.skipped[0][0]}: {dataset.skipped[0][1]}")
+    return dataset

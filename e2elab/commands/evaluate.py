@@ -1,0 +1,61 @@
+"""e2elab evaluate MODEL --data D: score a saved model on held-out data."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+from ._common import METRIC_NAMES, add_data_arguments, error_metric, load_task_data
+
+NAME = "evaluate"
+HELP = "score a saved model on a data set's held-out items"
+ORDER = 21
+
+
+def add_arguments(parser):
+    parser.add_argument("model", metavar="MODEL", help="a model folder written by `e2elab train` (RUN/model)")
+    add_data_arguments(parser)
+    parser.add_argument("--split", default="auto", choices=("auto", "test", "all"),
+                        help="auto: the items held out when MODEL was trained on this data, else the data set's test split, else all items")
+    parser.add_argument("--json", action="store_true", help="print the result as JSON")
+
+
+def held_out_indices(model_dir: Path, dataset, data_name: str, split: str):
+    """Which items to score, and a word on why."""
+    if split == "all":
+        return np.arange(len(dataset)), "all items"
+    train_record = model_dir.parent / "train.json"
+    if split == "auto" and train_record.exists():
+        record = json.loads(train_record.read_text())
+        if record.get("data") == data_name:
+            from ..data.splits import train_test_indices
+
+            _, test_idx = train_test_indices(dataset, test_size=record.get("test_size", 0.25), seed=record.get("seed", 0))
+            return test_idx, "the items held out in training"
+    if "test" in dataset.splits:
+        return np.flatnonzero(dataset.split == "test"), "the data set's test split"
+    if split == "test":
+        from ..errors import E2elabError
+
+        raise E2elabError(f"{data_name} has no test split; use --split all to score every item")
+    return np.arange(len(dataset)), "all items (the data set has no test split)"
+
+
+def run(args) -> int:
+    from ..io import load
+
+    model = load(args.model)
+    dataset = load_task_data(args.data, model.task, args.on_error)
+    indices, why = held_out_indices(Path(args.model), dataset, args.data, args.split)
+    test = dataset.subset(indices)
+    score = model.score(test.X, test.y)
+    metric = METRIC_NAMES[model.task]
+    result = {"model": args.model, "data": args.data, "items": len(test), "scored": why, "metric": metric,
+              "value": error_metric(model.task, score)}
+    if args.json:
+        print(json.dumps(result))
+    else:
+        print(f"{metric} = {result['value']:.4f} on {len(test)} items ({why})")
+    return 0
