@@ -74,7 +74,7 @@ def load_task_data(source: str, task: str | None, on_error: str):
     """Load `source` and check that it belongs to `task`."""
     from ..data.sources import load_dataset
 
-    dataset = load_dataset(source, on_error=on_error, **({"task": task} if task else {}))
+    dataset = load_dataset(source, on_error=on_error)
     if task and dataset.task != task:
         raise E2elabError(f"{source} is a {dataset.task} data set, not {task}")
     if dataset.skipped:
