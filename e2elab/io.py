@@ -28,7 +28,10 @@ FORMAT_VERSION = 1
 META_FILE = "e2elab.json"
 WEIGHTS_FILE = "weights.safetensors"
 # Module prefixes whose types skops may rebuild. Everything else is refused.
-TRUSTED_MODULE_PREFIXES = ("sklearn.", "numpy", "scipy.", "builtins", "collections", "e2elab.")
+TRUSTED_MODULE_PREFIXES = ("sklearn.", "numpy.", "scipy.", "builtins.", "collections.", "e2elab.")
+# Of those, only these may contribute functions (a score_func such as f_classif); elsewhere only
+# classes are trusted, since a function such as builtins.eval or numpy.load would run on the data.
+FUNCTION_MODULE_PREFIXES = ("sklearn.", "e2elab.")
 PICKLE_SUFFIXES = (".pkl", ".pickle", ".pt", ".pth", ".joblib", ".bin", ".ckpt")
 
 
@@ -117,14 +120,43 @@ def _load_skops(path: Path):
     import skops.io as sio
 
     untrusted = sio.get_untrusted_types(file=path)
-    refused = [t for t in untrusted if not t.startswith(TRUSTED_MODULE_PREFIXES)]
+    refused = [t for t in untrusted if not _trusted_name(t)]
     if refused:
         raise UnsafeModelError(f"{path}: holds types outside the trusted list: {', '.join(refused)}")
     return sio.load(path, trusted=untrusted)
 
 
+def _trusted_name(name: str) -> bool:
+    """A type (or, from FUNCTION_MODULE_PREFIXES, a function) that skops may rebuild."""
+    if not name.startswith(TRUSTED_MODULE_PREFIXES):
+        return False
+    if name.startswith(FUNCTION_MODULE_PREFIXES):
+        return True
+    return isinstance(_resolve_name(name), type)
+
+
+def _resolve_name(name: str):
+    """The object a dotted name refers to (its module is one of the trusted ones), or None."""
+    import importlib
+
+    parts = name.split(".")
+    for cut in range(len(parts) - 1, 0, -1):
+        try:
+            obj = importlib.import_module(".".join(parts[:cut]))
+        except ImportError:
+            continue
+        try:
+            for attribute in parts[cut:]:
+                obj = getattr(obj, attribute)
+        except AttributeError:
+            return None
+        return obj
+    return None
+
+
 def _refuse_non_model_file(path: Path):
-    head = path.read_bytes()[:4]
+    with open(path, "rb") as handle:
+        head = handle.read(4)
     if head[:1] == b"\x80" or path.suffix in PICKLE_SUFFIXES or head[:2] == b"PK":
         raise UnsafeModelError(f"{path}: looks like a pickle (or a zip of pickles, as torch.save writes); e2elab never loads pickles. "
                                "A model is a folder written by e2elab.save")

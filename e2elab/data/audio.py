@@ -38,7 +38,34 @@ def load_audio(path: str | Path, sample_rate: int | None = DEFAULT_SAMPLE_RATE, 
         raise AudioError(path, f"cannot read audio: {err}") from None
     if info.frames > 0 and samples.shape[0] < info.frames:
         raise AudioError(path, f"file is truncated: header says {info.frames} frames, {samples.shape[0]} could be read")
+    _check_riff_complete(path)
     return prepare_waveform(samples, rate, sample_rate, source=path)
+
+
+def _check_riff_complete(path: Path) -> None:
+    """Refuse a RIFF/WAVE file whose data chunk is shorter than its header says.
+
+    libsndfile quietly shortens the frame count of a cut-off WAV, so the check above cannot
+    see it; the declared size of the ``data`` chunk still tells.
+    """
+    import struct
+
+    size = path.stat().st_size
+    with open(path, "rb") as handle:
+        if handle.read(4) != b"RIFF" or not handle.read(4) or handle.read(4) != b"WAVE":
+            return
+        while True:
+            header = handle.read(8)
+            if len(header) < 8:
+                return
+            chunk, length = header[:4], struct.unpack("<I", header[4:])[0]
+            if chunk == b"data":
+                available = size - handle.tell()
+                # 0 and 0xFFFFFFFF mark streamed files whose writer never filled in the size.
+                if length not in (0, 0xFFFFFFFF) and available < length:
+                    raise AudioError(path, f"file is truncated: data chunk declares {length} bytes, {available} are present")
+                return
+            handle.seek(length + (length & 1), 1)
 
 
 def prepare_waveform(samples: np.ndarray, rate: int, sample_rate: int | None = DEFAULT_SAMPLE_RATE, source=None) -> np.ndarray:

@@ -135,25 +135,45 @@ def _curves(contents: RunContents) -> str:
 def _confusions(contents: RunContents) -> str:
     parts = []
     for path, data in contents.confusions:
-        entries = data.get("pipelines", {"": data}) if isinstance(data, dict) else {}
-        for kind, entry in entries.items():
-            if isinstance(entry, dict) and "matrix" in entry and "labels" in entry:
-                title = f"{data.get('task', '')} {kind}".strip()
-                parts.append(f'<figure><img alt="confusion matrix" src="{confusion_uri(entry["matrix"], entry["labels"], title)}"></figure>')
-            elif isinstance(entry, dict) and "substitutions" in entry:
-                top = sorted(entry["substitutions"].items(), key=lambda kv: -kv[1])[:10]
-                rows = "".join(f"<tr><td>{escape(k)}</td><td>{v}</td></tr>" for k, v in top)
-                parts.append(f'<figure><figcaption>{escape(kind)}: most frequent word substitutions</figcaption>'
-                             f'<table class="mini"><tr><th>reference &rarr; hypothesis</th><th>count</th></tr>{rows}</table></figure>')
+        if not isinstance(data, dict):
+            continue
+        title = f"{data.get('task', '')} · {data.get('pipeline', '')}".strip(" ·")
+        if "pipelines" in data:  # several pipelines in one file
+            entries = [(f"{title} · {kind}", entry) for kind, entry in data["pipelines"].items()]
+        else:
+            entries = [(title, data)]
+        for name, entry in entries:
+            matrix = _confusion_matrix(entry)
+            if matrix is not None:
+                parts.append(f'<figure><img alt="confusion matrix" src="{confusion_uri(matrix[1], matrix[0], name)}"></figure>')
     return f'<div class="gallery">{"".join(parts)}</div>' if parts else ""
+
+
+def _confusion_matrix(entry: dict):
+    """(labels, matrix) from an image matrix, or from speech's counts[reference word][hypothesis word]."""
+    if "matrix" in entry and "labels" in entry:
+        return entry["labels"], entry["matrix"]
+    counts = entry.get("counts")
+    if not isinstance(counts, dict):
+        return None
+    refs = sorted(r for r in counts if not r.startswith("<"))
+    hyps = sorted({h for row in counts.values() for h in row if not h.startswith("<")} | set(refs))
+    rows = refs + (["<ins>"] if "<ins>" in counts else [])
+    cols = hyps + ["<del>"]
+    matrix = [[counts.get(r, {}).get(h, 0) for h in cols] for r in rows]
+    labels = cols if len(rows) == len(cols) else None
+    if labels is None:  # pad to a square so rows and columns share labels
+        labels = sorted(set(rows) | set(cols), key=lambda w: (w.startswith("<"), w))
+        matrix = [[counts.get(r, {}).get(h, 0) for h in labels] for r in labels]
+    return labels, matrix
 
 
 def _explanations(contents: RunContents) -> str:
     figures = []
     for path, entries in contents.explanations:
         for entry in entries:
-            png = entry.get("png")
-            if not png or not (path.parent / png).exists():
+            png = _find_png(path.parent, entry.get("png"))
+            if png is None:
                 continue
             scores = entry.get("scores", {})
             trust = scores.get("trustworthy")
@@ -162,13 +182,23 @@ def _explanations(contents: RunContents) -> str:
                        f"<br><span class=\"muted\">deletion AUC {_num(scores.get('deletion_auc'))} (random {_num(scores.get('deletion_auc_random'))}), "
                        f"insertion AUC {_num(scores.get('insertion_auc'))} (random {_num(scores.get('insertion_auc_random'))}), "
                        f"randomisation &rho; {_num(scores.get('randomisation_spearman'))}</span>")
-            figures.append(f'<figure><img alt="explanation" src="{file_uri(path.parent / png)}"><figcaption>{caption}</figcaption></figure>')
+            figures.append(f'<figure><img alt="explanation" src="{file_uri(png)}"><figcaption>{caption}</figcaption></figure>')
     if not figures:
         return ""
     intro = ('<p>Deletion AUC: how fast the answer falls as the most relevant input is removed first (lower is better than random). '
              'Insertion AUC: how fast it recovers as that input is added first (higher is better). Randomisation &rho;: rank '
              'correlation with the map of a weight-randomised model; a high value means the map does not depend on what the model learned.</p>')
     return intro + f'<div class="gallery">{"".join(figures)}</div>'
+
+
+def _find_png(folder: Path, name) -> Path | None:
+    """An explanation's picture: as recorded, or beside its explanations.json."""
+    if not name:
+        return None
+    for candidate in (folder / name, folder / Path(name).name):
+        if candidate.exists():
+            return candidate
+    return None
 
 
 def _training(contents: RunContents) -> str:

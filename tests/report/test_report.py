@@ -63,8 +63,11 @@ def run_folder(tmp_path):
             for kind, a, b in (("end-to-end", 0.01, 2.0), ("traditional", 0.05, 0.8))},
         "crossover": {"n": 190, "ci95": [120, 300]}, "target": {"error": 0.05, "n_needed": {"end-to-end": 2500, "traditional": None}}}))
     (image / "compare").mkdir()
-    (image / "compare" / "confusion.json").write_text(json.dumps({"task": "image", "pipelines": {
-        "end-to-end": {"labels": ["0", "1"], "matrix": [[9, 1], [0, 10]]}}}))
+    (image / "compare" / "confusion_end-to-end.json").write_text(json.dumps({
+        "task": "image", "pipeline": "end-to-end", "labels": ["0", "1"], "matrix": [[9, 1], [0, 10]]}))
+    (speech / "compare" / "confusion_traditional.json").write_text(json.dumps({
+        "task": "speech", "pipeline": "traditional", "counts": {"one": {"one": 9, "nine": 1}, "two": {"two": 10, "<del>": 1},
+                                                                "<ins>": {"oh": 2}}}))
     explain = image / "explain"
     explain.mkdir()
     fig, ax = plt.subplots()
@@ -95,6 +98,7 @@ def test_report_has_every_section_and_is_self_contained(run_folder):
     assert "5.00%" in page and "8.00%" in page
     assert "crossover" in page and "190" in page
     assert "passes sanity check" in page
+    assert page.count('alt="confusion matrix"') == 2
     assert "e2elab demo --quick" in page
 
 

@@ -1,0 +1,193 @@
+"""Train/test splits that never cut a group, and subsets for learning curves.
+
+Every function is deterministic given its seed and returns sorted int64 index arrays.
+
+* speech holds speakers (groups) out: a model that has heard the test speaker proves little;
+* images are split stratified by class (or by group, where the data set names real groups);
+* a data set's own train/test split wins whenever it has one (``kind="auto"``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import numpy as np
+
+from .dataset import Dataset
+
+KINDS = ("auto", "predefined", "group", "stratified", "random")
+
+
+def _rng(seed) -> np.random.Generator:
+    return np.random.default_rng(seed)
+
+
+def _sorted(indices) -> np.ndarray:
+    return np.sort(np.asarray(indices, dtype=np.int64))
+
+
+def has_real_groups(groups) -> bool:
+    """True when `groups` names more than one group and at least one group holds several items."""
+    groups = np.asarray(groups)
+    n_groups = len(np.unique(groups))
+    return 1 < n_groups < len(groups)
+
+
+def group_holdout(groups, test_size: float = 0.25, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Hold out whole groups: round(test_size * n_groups) of them, or test_size groups when it
+    is 1 or more; at least one and never all."""
+    groups = np.asarray(groups)
+    unique = np.unique(groups)
+    if len(unique) < 2:
+        raise ValueError(f"cannot hold a group out: the data has only {len(unique)} group")
+    n_test = _n_test(test_size, len(unique))
+    test_groups = _rng(seed).permutation(unique)[:n_test]
+    test = np.isin(groups, test_groups)
+    return _sorted(np.flatnonzero(~test)), _sorted(np.flatnonzero(test))
+
+
+def stratified_holdout(y, test_size: float = 0.25, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Hold out about `test_size` of each class (at least one item of every class with two or
+    more); a class with one item stays in training."""
+    y = np.asarray(y)
+    rng = _rng(seed)
+    test = []
+    for label in np.unique(y):
+        members = rng.permutation(np.flatnonzero(y == label))
+        if len(members) < 2:
+            continue
+        test.extend(members[: _n_test(test_size, len(members))])
+    test = _sorted(test)
+    return _sorted(np.setdiff1d(np.arange(len(y)), test)), test
+
+
+def random_holdout(n: int, test_size: float = 0.25, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Hold out a random `test_size` of `n` items."""
+    order = _rng(seed).permutation(n)
+    n_test = _n_test(test_size, n)
+    return _sorted(order[n_test:]), _sorted(order[:n_test])
+
+
+def _n_test(test_size: float, n: int) -> int:
+    """How many of `n` units go to test: a fraction, or a count when test_size >= 1."""
+    if n < 2:
+        raise ValueError(f"cannot split {n} unit(s) into train and test")
+    count = int(test_size) if test_size >= 1 else int(round(test_size * n))
+    return min(max(count, 1), n - 1)
+
+
+def train_test_indices(ds: Dataset, test_size: float = 0.25, seed: int = 0, kind: str = "auto") -> tuple[np.ndarray, np.ndarray]:
+    """(train_idx, test_idx) for `ds`.
+
+    kind="auto": the data set's own split when it has train and test; else whole groups held
+    out for speech (and for images with real groups); else stratified by class for images.
+    "predefined", "group", "stratified" and "random" force one of these.
+    """
+    if kind not in KINDS:
+        raise ValueError(f"kind must be one of {KINDS}, not {kind!r}")
+    if kind == "auto":
+        if {"train", "test"} <= set(ds.splits):
+            kind = "predefined"
+        elif ds.task == "speech" or has_real_groups(ds.groups):
+            kind = "group"
+        else:
+            kind = "stratified"
+    if kind == "predefined":
+        if not {"train", "test"} <= set(ds.splits):
+            raise ValueError(f"data set {ds.name or ds.source!r} has no train and test split of its own")
+        return _sorted(np.flatnonzero(ds.split == "train")), _sorted(np.flatnonzero(ds.split == "test"))
+    if kind == "group":
+        return group_holdout(ds.groups, test_size, seed)
+    if kind == "stratified":
+        return stratified_holdout(ds.y, test_size, seed)
+    return random_holdout(len(ds), test_size, seed)
+
+
+def group_kfold(groups, n_splits: int, seed: int = 0) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """K folds over whole groups, shuffled by `seed`, balanced by item count.
+
+    Groups are dealt, largest first (ties in shuffled order), to the fold with the fewest items.
+    """
+    groups = np.asarray(groups)
+    unique, counts = np.unique(groups, return_counts=True)
+    if not 2 <= n_splits <= len(unique):
+        raise ValueError(f"n_splits={n_splits} needs between 2 and {len(unique)} (the number of groups)")
+    order = _rng(seed).permutation(len(unique))
+    order = order[np.argsort(-counts[order], kind="stable")]
+    fold_of_group = np.empty(len(unique), dtype=np.int64)
+    sizes = np.zeros(n_splits, dtype=np.int64)
+    for g in order:
+        fold = int(np.argmin(sizes))
+        fold_of_group[g] = fold
+        sizes[fold] += counts[g]
+    fold_of_item = fold_of_group[np.searchsorted(unique, groups)]
+    for fold in range(n_splits):
+        test = fold_of_item == fold
+        yield _sorted(np.flatnonzero(~test)), _sorted(np.flatnonzero(test))
+
+
+def leave_one_group_out(groups) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """One split per group (in sorted order) with that group as the test set."""
+    groups = np.asarray(groups)
+    unique = np.unique(groups)
+    if len(unique) < 2:
+        raise ValueError("leave-one-group-out needs at least two groups")
+    for group in unique:
+        test = groups == group
+        yield _sorted(np.flatnonzero(~test)), _sorted(np.flatnonzero(test))
+
+
+def validation_indices(ds_or_y_groups, fraction: float = 0.1, seed: int = 0, task: str | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """(fit_idx, val_idx): a validation part taken out of training data.
+
+    `ds_or_y_groups` is a Dataset or a (y, groups) pair; `task` defaults to the Dataset's.
+    Speech takes whole groups when there are at least two; images are stratified by class
+    (random where a class is too small). Indices are positions in what was passed.
+    """
+    if isinstance(ds_or_y_groups, Dataset):
+        y, groups, task = ds_or_y_groups.y, ds_or_y_groups.groups, task or ds_or_y_groups.task
+    else:
+        y, groups = ds_or_y_groups
+        y = np.asarray(y)
+        groups = np.asarray(groups) if groups is not None else np.arange(len(y)).astype(str)
+    if task is None:
+        raise ValueError("validation_indices needs task= when given (y, groups)")
+    if task == "speech" and len(np.unique(groups)) >= 2:
+        return group_holdout(groups, fraction, seed)
+    if task == "image" and has_real_groups(groups):
+        return group_holdout(groups, fraction, seed)
+    _, counts = np.unique(y, return_counts=True)
+    if counts.min() >= 2 and len(y) >= 2:
+        return stratified_holdout(y, fraction, seed)
+    return random_holdout(len(y), fraction, seed)
+
+
+def subsample_indices(y, groups, n: int, seed: int = 0, by: str = "class") -> np.ndarray:
+    """A subset for a learning curve.
+
+    by="class": `n` items, each class in proportion to its frequency (at least one of each
+    class when n allows it). by="group": every item of `n` groups (speakers), so a speech curve
+    grows by speakers. Subsets of one seed are nested as n grows.
+    """
+    y = np.asarray(y)
+    rng = _rng(seed)
+    if by == "group":
+        unique = np.unique(np.asarray(groups))
+        if not 1 <= n <= len(unique):
+            raise ValueError(f"n={n} groups requested; there are {len(unique)}")
+        chosen = rng.permutation(unique)[:n]
+        return _sorted(np.flatnonzero(np.isin(groups, chosen)))
+    if by != "class":
+        raise ValueError(f"by must be 'class' or 'group', not {by!r}")
+    if not 1 <= n <= len(y):
+        raise ValueError(f"n={n} items requested; there are {len(y)}")
+    # Each item's key is its position within its class's shuffled order, as a fraction of the
+    # class size; taking the n smallest keys gives proportional, nested subsets. The first item
+    # of every class comes before all others, so each class appears once n allows it.
+    keys = np.empty(len(y), dtype=np.float64)
+    for label in np.unique(y):
+        members = rng.permutation(np.flatnonzero(y == label))
+        keys[members] = (np.arange(len(members)) + 0.5) / len(members)
+        keys[members[0]] = -1.0
+    order = np.lexsort((rng.random(len(y)), keys))
+    return _sorted(order[:n])
