@@ -153,7 +153,8 @@ def library_paths() -> tuple[str, str]:
     try:
         import espeakng_loader
     except ImportError as err:
-        raise EspeakError(f"the espeakng-loader package is not installed ({err}); run: pip install espeakng-loader") from None
+        raise EspeakError(
+            f"the espeakng-loader package is not installed ({err}); run: pip install espeakng-loader") from None
     try:
         return espeakng_loader.get_library_path(), espeakng_loader.get_data_path()
     except RuntimeError as err:
