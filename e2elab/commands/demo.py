@@ -1,0 +1,30 @@
+"""e2elab demo: the main job on built-in offline data, ending in a report."""
+
+from __future__ import annotations
+
+import os
+
+NAME = "demo"
+HELP = "both tasks, both pipelines: compare, learning curves, explanations, report (built-in offline data)"
+ORDER = 1
+
+
+def add_arguments(parser):
+    parser.add_argument("--out", default="runs/demo", help="run folder (default runs/demo)")
+    parser.add_argument("--quick", action="store_true", help="a smaller run, about two minutes on a laptop CPU")
+    parser.add_argument("--speech", default=None, help="speech data: speech-digits (default), fsdd, or a path")
+    parser.add_argument("--image", default=None, help="image data: digits (default), usps, or a path")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--jobs", type=int, default=1, help="trainings run in parallel (joblib)")
+
+
+def run(args) -> int:
+    from ..data.builtin import get_builtin
+    from ..demo import run_demo
+
+    speech, image = args.speech, args.image
+    if os.environ.get("E2ELAB_DATA_DIR"):  # real data present: use it where the user did not choose
+        speech = speech or ("fsdd" if get_builtin("fsdd").locate() else None)
+        image = image or ("usps" if get_builtin("usps").locate() else None)
+    run_demo(args.out, quick=args.quick, speech=speech or "speech-digits", image=image or "digits", seed=args.seed, jobs=args.jobs)
+    return 0
