@@ -1,0 +1,91 @@
+"""Descriptor extraction speed with 2 joblib workers against 1, same images, same run.
+
+Describes the same images (read from disk, dense SIFT + HSV histograms, the traditional image
+pipeline's default for photographs) once with one worker and once with two loky processes, the
+cache turned off, and prints one JSON line: images per second of each, the ratio, and whether
+both runs gave identical descriptors. The worker pool is started before timing, so the figure is
+the steady-state speed-up, not process start-up.
+
+    E2ELAB_DATA_DIR=... python benchmarks/bench_descriptor_parallel.py --data flowers5 --images 400
+
+Without the data set (or with --synthetic) it writes random-texture 128x128 JPEGs to a temporary
+folder and describes those.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+
+def synthetic_images(folder: Path, count: int, seed: int = 0) -> list[Path]:
+    """`count` smooth random-texture colour JPEGs of 128x128 pixels."""
+    import cv2
+
+    rng = np.random.default_rng(seed)
+    paths = []
+    for i in range(count):
+        blocks = rng.integers(0, 256, (16, 16, 3)).astype(np.uint8)
+        image = cv2.GaussianBlur(cv2.resize(blocks, (128, 128), interpolation=cv2.INTER_NEAREST), (5, 5), 0)
+        paths.append(folder / f"{i:05d}.jpg")
+        cv2.imwrite(str(paths[-1]), image)
+    return paths
+
+
+def data_images(name: str, count: int) -> list[Path] | None:
+    root = os.environ.get("E2ELAB_DATA_DIR")
+    if not root or not (Path(root) / name).exists():
+        return None
+    paths = sorted(p for p in (Path(root) / name).rglob("*") if p.suffix.lower() in (".jpg", ".jpeg", ".png"))
+    if not paths:
+        return None
+    step = max(1, len(paths) // count)
+    return paths[::step][:count]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", default="flowers5", help="built-in image data set under $E2ELAB_DATA_DIR")
+    parser.add_argument("--synthetic", action="store_true", help="describe generated images instead")
+    parser.add_argument("--images", type=int, default=400)
+    parser.add_argument("--descriptor", default="sift+hsv-global")
+    parser.add_argument("--jobs", type=int, default=2, help="workers of the parallel run (against 1)")
+    parser.add_argument("--repeats", type=int, default=2, help="timed runs of each; the fastest counts")
+    args = parser.parse_args()
+
+    from joblib import Parallel, delayed
+
+    from e2elab.image.descriptors import ExtractionParams, parse_descriptors
+    from e2elab.image.extraction import describe_all
+
+    params = ExtractionParams(descriptors=parse_descriptors(args.descriptor), global_size=128)
+    with tempfile.TemporaryDirectory(prefix="bench-descriptors-") as tmp:
+        paths = None if args.synthetic else data_images(args.data, args.images)
+        source = args.data
+        if paths is None:
+            paths, source = synthetic_images(Path(tmp), args.images), "synthetic"
+        Parallel(n_jobs=args.jobs)(delayed(abs)(i) for i in range(args.jobs * 4))  # start the worker pool
+        rates, results = {}, {}
+        for jobs in (1, args.jobs):
+            best = float("inf")
+            for _ in range(args.repeats):
+                start = time.perf_counter()
+                results[jobs], _ = describe_all(paths, params, n_jobs=jobs, cache=None)
+                best = min(best, time.perf_counter() - start)
+            rates[jobs] = len(paths) / best
+    same = all(np.array_equal(a["local"][name], b["local"][name])
+               for a, b in zip(results[1], results[args.jobs]) for name in a["local"])
+    print(json.dumps({
+        "benchmark": "descriptor_parallel", "data": source, "images": len(paths), "descriptor": args.descriptor,
+        "images_per_s_1_worker": round(rates[1], 2), f"images_per_s_{args.jobs}_workers": round(rates[args.jobs], 2),
+        "ratio": round(rates[args.jobs] / rates[1], 3), "identical": bool(same), "cpus": os.cpu_count()}))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,96 @@
+"""Training throughput of the shared loop (e2elab.nn.train) against a plain hand-written loop.
+
+Both train the same residual CNN on the same in-memory batches (random colour images, the same
+sampler seed) with the same per-batch work (normalise, forward, cross-entropy, backward, AdamW
+step). The shared loop also runs its one-cycle schedule, gradient clipping (its default) and
+bookkeeping. The two are run alternately `--repeats` times and the best of each is kept, which
+damps the noise of a shared machine. Prints one JSON line with both throughputs and their ratio.
+
+    python benchmarks/bench_train_loop_image.py --size 64 --n 1024 --epochs 2
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+
+import torch
+import torch.nn.functional as F
+from torch.utils.data import DataLoader
+
+from e2elab.image.end_to_end import _identity, _TensorImages
+from e2elab.image.model import ResidualCNN
+from e2elab.image.transforms import normalise
+from e2elab.nn import TrainConfig, make_optimizer, seed_everything, train
+
+MEAN, STD = [0.5, 0.5, 0.5], [0.25, 0.25, 0.25]
+
+
+def step(module, batch, device):
+    x, y = batch[0].to(device), batch[1].to(device)
+    x = normalise(x, MEAN, STD).contiguous(memory_format=torch.channels_last)
+    return F.cross_entropy(module(x), y)
+
+
+def network(args):
+    seed_everything(0)
+    return ResidualCNN(3, 5, width=args.width, depth=args.depth).to(memory_format=torch.channels_last)
+
+
+def shared_loop(data, args, grad_clip) -> float:
+    module = network(args)
+    config = TrainConfig(epochs=args.epochs, batch_size=args.batch_size, device=args.device, progress=False,
+                         grad_clip=grad_clip)
+    started = time.perf_counter()
+    train(module, data, step, config, collate_fn=_identity)
+    return args.epochs * (len(data) // args.batch_size) * args.batch_size / (time.perf_counter() - started)
+
+
+def plain_loop(data, args) -> float:
+    module = network(args)
+    device = torch.device(args.device)
+    module.to(device).train()
+    optimizer = make_optimizer(module, 3e-3, 5e-4)
+    loader = DataLoader(data, batch_size=args.batch_size, shuffle=True, drop_last=True, collate_fn=_identity,
+                        generator=torch.Generator().manual_seed(0))
+    started = time.perf_counter()
+    for _ in range(args.epochs):
+        for batch in loader:
+            loss = step(module, batch, device)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+    return args.epochs * len(loader) * args.batch_size / (time.perf_counter() - started)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--size", type=int, default=64)
+    parser.add_argument("--n", type=int, default=1024)
+    parser.add_argument("--width", type=int, default=32)
+    parser.add_argument("--depth", type=int, default=4)
+    parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument("--epochs", type=int, default=2)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--device", default="cpu")
+    args = parser.parse_args()
+    g = torch.Generator().manual_seed(0)
+    data = _TensorImages(torch.randint(0, 256, (args.n, 3, args.size, args.size), dtype=torch.uint8, generator=g),
+                         torch.randint(0, 5, (args.n,), generator=g))
+    plain, shared, shared_no_clip = [], [], []
+    for _ in range(args.repeats):
+        plain.append(plain_loop(data, args))
+        shared.append(shared_loop(data, args, grad_clip=1.0))
+        shared_no_clip.append(shared_loop(data, args, grad_clip=None))
+    print(json.dumps({"benchmark": "train_loop_image", "device": args.device, "threads": torch.get_num_threads(),
+                      "image_size": args.size, "batch_size": args.batch_size, "images": args.n,
+                      "images_per_s": round(max(shared), 1), "reference_images_per_s": round(max(plain), 1),
+                      "ratio": round(max(shared) / max(plain), 3),
+                      "images_per_s_without_clipping": round(max(shared_no_clip), 1),
+                      "ratio_without_clipping": round(max(shared_no_clip) / max(plain), 3),
+                      "runs": {"plain": plain, "shared": shared, "shared_without_clipping": shared_no_clip}}))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,40 @@
+"""e2elab compare TASK --data D --out RUN: every pipeline on the same splits and seeds, side by side."""
+
+from __future__ import annotations
+
+from ..errors import E2elabError
+from ._common import add_data_arguments
+
+NAME = "compare"
+HELP = "train every pipeline of a task on the same splits and seeds; table, paired tests, RUN/results.json"
+ORDER = 40
+
+
+def add_arguments(parser):
+    from ..experiments.cli_args import add_grid_arguments
+
+    parser.add_argument("task", choices=("speech", "image"))
+    add_data_arguments(parser)
+    parser.add_argument("--out", required=True, metavar="RUN",
+                        help="run folder: results.json, confusion_<pipeline>.json, cells/ (a rerun resumes)")
+    parser.add_argument("--folds", type=int, default=6,
+                        help="speech: folds of whole speakers (as many as speakers = leave-one-speaker-out; default 6)")
+    parser.add_argument("--test-size", type=float, default=0.25,
+                        help="images without a test split of their own: the stratified held-out fraction")
+    add_grid_arguments(parser)
+
+
+def run(args) -> int:
+    from ..experiments.cli_args import parse_kind_params, parse_pipelines, parse_seeds
+    from ..experiments.compare import compare, format_table
+
+    try:
+        summary = compare(args.task, args.data, args.out, pipelines=parse_pipelines(args.pipelines),
+                          seeds=parse_seeds(args.seeds), folds=args.folds, params=parse_kind_params(args.param),
+                          test_size=args.test_size, jobs=args.jobs, backend=args.backend,
+                          progress=not args.no_progress, on_error=args.on_error)
+    except (ValueError, ImportError) as err:  # bad settings, or a backend whose package is missing
+        raise E2elabError(str(err)) from None
+    print(format_table(summary))
+    print(f"wrote {args.out}/results.json and confusion_<pipeline>.json")
+    return 0

@@ -1,0 +1,44 @@
+"""e2elab curve TASK --data D --out RUN: learning curves, fitted laws, extrapolation check, crossover."""
+
+from __future__ import annotations
+
+from ..errors import E2elabError
+from ._common import add_data_arguments
+
+NAME = "curve"
+HELP = "learning curves of every pipeline of a task: laws, crossover, data needed; RUN/curve.json and curve.png"
+ORDER = 50
+
+
+def add_arguments(parser):
+    from ..experiments.cli_args import add_grid_arguments
+
+    parser.add_argument("task", choices=("speech", "image"))
+    add_data_arguments(parser)
+    parser.add_argument("--out", required=True, metavar="RUN", help="run folder: curve.json, curve.png, cells/ (a rerun resumes)")
+    parser.add_argument("--sizes", metavar="SIZES",
+                        help="comma-separated training-set sizes: whole numbers are absolute (images: items, speech: speakers), "
+                             "numbers with a point up to 1 are fractions of the training pool, e.g. 50,100,500,0.5,1.0")
+    parser.add_argument("--target", type=float, metavar="ERROR", help="report the training-set size each pipeline needs for this error")
+    parser.add_argument("--test-size", type=float, default=0.25,
+                        help="images without a test split of their own: the stratified held-out fraction")
+    parser.add_argument("--test-speakers", type=int, default=1, help="speech: how many speakers form the fixed test set")
+    parser.add_argument("--bootstrap", type=int, default=500, metavar="B", help="bootstrap resamples for the intervals of the laws")
+    add_grid_arguments(parser)
+
+
+def run(args) -> int:
+    from ..experiments.cli_args import parse_kind_params, parse_pipelines, parse_seeds
+    from ..experiments.curve import curve, format_table, parse_sizes
+
+    try:
+        summary = curve(args.task, args.data, args.out, pipelines=parse_pipelines(args.pipelines),
+                        sizes=parse_sizes(args.sizes) if args.sizes else None, seeds=parse_seeds(args.seeds),
+                        params=parse_kind_params(args.param), test_size=args.test_size, test_groups=args.test_speakers,
+                        target=args.target, n_boot=args.bootstrap, jobs=args.jobs, backend=args.backend,
+                        progress=not args.no_progress, on_error=args.on_error)
+    except (ValueError, ImportError) as err:  # bad settings, or a backend whose package is missing
+        raise E2elabError(str(err)) from None
+    print(format_table(summary))
+    print(f"wrote {args.out}/curve.json and curve.png")
+    return 0

@@ -1,0 +1,165 @@
+"""One cell of an experiment grid: train one pipeline on one training set, measure it on one test set.
+
+Both `compare` and `curve` run this function for every (pipeline, split or size, seed). It
+returns plain JSON: the error metric (WER for speech, error rate for images, plus accuracy), the
+confusion counts, training time, prediction time per item and, where the cell is asked to, the
+model's parameter count and saved size.
+
+Parameter count, in this order: the pipeline's own `n_parameters_` if it has one; otherwise the
+numbers it learned: starting from its fitted attributes (names ending in `_`), every torch module
+counts the elements of its parameters (`sum(p.numel())`), every numeric NumPy array or tensor its
+size, and lists, dicts, scikit-learn estimators and other objects (an HMM set, a language model)
+are walked recursively through their attributes; an array reached twice counts once. Model size
+is the bytes of the folder `e2elab.save` writes (None if the pipeline cannot be saved).
+"""
+
+from __future__ import annotations
+
+import tempfile
+import time
+import types
+from collections import defaultdict
+from pathlib import Path
+
+import numpy as np
+
+METRICS = {"speech": "wer", "image": "error"}
+
+
+def train_and_test(spec: dict, dataset, splits: dict) -> dict:
+    """Fit pipeline `spec["kind"]` with `spec["params"]` and seed `spec["seed"]` on the training items
+    of split `spec["split"]` and evaluate it on that split's test items."""
+    import inspect
+
+    from ..commands._common import build_pipeline
+    from ..registry import get_pipeline_class
+
+    train_idx, test_idx = splits[spec["split"]]
+    train, test = dataset.subset(train_idx), dataset.subset(test_idx)
+    params = dict(spec.get("params") or {})
+    accepted = inspect.signature(get_pipeline_class(spec["task"], spec["kind"]).__init__).parameters
+    for quiet in ("progress", "verbose"):  # the grid has its own progress bar
+        if quiet in accepted and quiet not in params:
+            params[quiet] = False
+    model = build_pipeline(spec["task"], spec["kind"], params, int(spec["seed"]))
+
+    start = time.perf_counter()
+    model.fit(train.X, train.y)
+    train_seconds = time.perf_counter() - start
+    start = time.perf_counter()
+    predictions = list(model.predict(test.X))
+    predict_seconds = time.perf_counter() - start
+
+    result = {
+        "n_train": int(len(train)),
+        "n_test": int(len(test)),
+        "train_seconds": train_seconds,
+        "predict_seconds_per_item": predict_seconds / max(len(test), 1),
+    }
+    if spec["task"] == "speech":
+        result.update(speech_scores(list(test.y), predictions))
+    else:
+        result.update(image_scores(list(test.y), predictions, dataset.classes))
+    if spec.get("measure_size"):
+        result["n_parameters"] = count_parameters(model)
+        result["model_bytes"] = model_bytes(model)
+    return result
+
+
+def image_scores(truth: list[str], predicted, labels: list[str]) -> dict:
+    """Error rate, accuracy and the confusion matrix (rows: true class, columns: predicted)."""
+    predicted = [str(p) for p in predicted]
+    index = {label: i for i, label in enumerate(labels)}
+    for label in predicted:
+        if label not in index:  # a label outside the data set's classes still gets counted
+            index[label] = len(index)
+    matrix = np.zeros((len(index), len(index)), dtype=int)
+    for t, p in zip(truth, predicted):
+        matrix[index[t], index[p]] += 1
+    accuracy = float(np.trace(matrix) / max(len(truth), 1))
+    return {"metric": 1.0 - accuracy, "accuracy": accuracy,
+            "confusion": {"labels": list(index), "matrix": matrix.tolist()}}
+
+
+def speech_scores(references: list[str], hypotheses) -> dict:
+    """Corpus WER and per-word counts from jiwer's alignment: confusion[ref][hyp] (hyp is the word
+    itself when correct, "<del>" for a deletion) and confusion["<ins>"][hyp] for insertions."""
+    import jiwer
+
+    from ..base import word_error_rate
+
+    hypotheses = ["" if h is None else str(h) for h in hypotheses]
+    wer = word_error_rate(references, hypotheses)
+    references = [r if r.strip() else "<empty>" for r in references]
+    counts: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    aligned = jiwer.process_words(references, hypotheses)
+    for ref_words, hyp_words, chunks in zip(aligned.references, aligned.hypotheses, aligned.alignments):
+        for chunk in chunks:
+            refs = ref_words[chunk.ref_start_idx:chunk.ref_end_idx]
+            hyps = hyp_words[chunk.hyp_start_idx:chunk.hyp_end_idx]
+            if chunk.type in ("equal", "substitute"):
+                for r, h in zip(refs, hyps):
+                    counts[r][h] += 1
+            elif chunk.type == "delete":
+                for r in refs:
+                    counts[r]["<del>"] += 1
+            elif chunk.type == "insert":
+                for h in hyps:
+                    counts["<ins>"][h] += 1
+    return {"metric": wer, "confusion": {r: dict(h) for r, h in counts.items()}}
+
+
+def count_parameters(model) -> int:
+    """How many numbers the fitted `model` learned (see the module docstring for the rule)."""
+    own = getattr(model, "n_parameters_", None)
+    if own is not None:
+        return int(own)
+    seen: set[int] = set()
+    return int(_count(model, seen, depth=0))
+
+
+def _count(value, seen: set[int], depth: int) -> int:
+    if depth > 6 or id(value) in seen:
+        return 0
+    seen.add(id(value))
+    try:
+        import torch
+    except ImportError:  # pragma: no cover - torch is a dependency
+        torch = None
+    if torch is not None and isinstance(value, torch.nn.Module):
+        return sum(p.numel() for p in value.parameters())
+    if torch is not None and isinstance(value, torch.Tensor):
+        return int(value.numel())
+    if isinstance(value, np.ndarray):
+        if value.dtype.kind in "fiuc":
+            return int(value.size)
+        if value.dtype == object:
+            return sum(_count(v, seen, depth + 1) for v in value.ravel())
+        return 0
+    if isinstance(value, (list, tuple)):
+        return sum(_count(v, seen, depth + 1) for v in value)
+    if isinstance(value, dict):
+        return sum(_count(v, seen, depth + 1) for v in value.values())
+    if hasattr(value, "__dict__") and not isinstance(value, _NOT_STATE):
+        # the pipeline itself counts only its fitted attributes (name_); the estimators and other
+        # objects it holds (an HMM set, a language model) count every array they keep
+        items = vars(value).items()
+        if depth == 0:
+            items = [(k, v) for k, v in items if k.endswith("_") and not k.startswith("_")]
+        return sum(_count(v, seen, depth + 1) for _, v in items)
+    return 0
+
+
+_NOT_STATE = (type, types.ModuleType, types.FunctionType, types.MethodType, types.BuiltinFunctionType)
+
+
+def model_bytes(model) -> int | None:
+    """The size in bytes of the folder `e2elab.save` writes for `model`; None if it cannot be saved."""
+    from ..io import save
+
+    with tempfile.TemporaryDirectory(prefix="e2elab-size-") as tmp:
+        try:
+            folder = save(model, Path(tmp) / "model")
+        except NotImplementedError:
+            return None
+        return int(sum(p.stat().st_size for p in folder.rglob("*") if p.is_file()))

@@ -1,0 +1,52 @@
+"""Command-line arguments shared by `e2elab compare` and `e2elab curve`."""
+
+from __future__ import annotations
+
+from ..errors import E2elabError
+from .grid import BACKENDS
+
+
+def add_grid_arguments(parser) -> None:
+    """--pipelines, --seeds, --param, --jobs, --backend, --no-progress."""
+    parser.add_argument("--pipelines", metavar="KINDS",
+                        help="comma-separated pipelines to run (default: every pipeline of the task), e.g. end-to-end,traditional")
+    parser.add_argument("--seeds", default="0,1,2", metavar="SEEDS",
+                        help="comma-separated seeds, or one number N for seeds 0..N-1 (default: 0,1,2)")
+    parser.add_argument("--param", action="append", metavar="KIND.KEY=VALUE",
+                        help="a parameter of one pipeline (repeatable), e.g. --param end-to-end.epochs=20")
+    parser.add_argument("--jobs", type=int, default=1, metavar="N",
+                        help="trainings run at once (joblib n_jobs; -1 for every core)")
+    parser.add_argument("--backend", choices=BACKENDS, default="loky",
+                        help="joblib backend for the grid: loky (processes), threading, sequential, or dask / ray for a cluster")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+
+def parse_seeds(text: str) -> list[int]:
+    parts = [p.strip() for p in text.split(",") if p.strip()]
+    try:
+        values = [int(p) for p in parts]
+    except ValueError:
+        raise E2elabError(f"--seeds expects integers, got {text!r}") from None
+    if len(values) == 1:
+        if values[0] < 1:
+            raise E2elabError("--seeds N needs N >= 1")
+        return list(range(values[0]))
+    return values
+
+
+def parse_pipelines(text: str | None) -> list[str] | None:
+    return None if not text else [p.strip() for p in text.split(",") if p.strip()]
+
+
+def parse_kind_params(pairs: list[str] | None) -> dict[str, dict]:
+    """["end-to-end.epochs=20"] -> {"end-to-end": {"epochs": 20}} (values read as JSON where they parse)."""
+    from ..commands._common import parse_params
+
+    params: dict[str, dict] = {}
+    for pair in pairs or []:
+        name = pair.split("=", 1)[0]
+        if "." not in name:
+            raise E2elabError(f"--param expects KIND.KEY=VALUE (e.g. end-to-end.epochs=20), got {pair!r}")
+        kind, rest = pair.split(".", 1)
+        params.setdefault(kind, {}).update(parse_params([rest]))
+    return params

@@ -1,0 +1,183 @@
+"""JSON schemas of `results.json` (compare) and `curve.json` (curve), and a validator.
+
+The schemas are the contract of DESIGN.md: the keys listed there are required; further keys
+(paired tests, accuracy beside error, bootstrap intervals) are allowed. `validate` uses the
+`jsonschema` package when it is installed and otherwise a small validator that understands the
+subset of JSON Schema used here (type, properties, required, items, enum, minimum, minItems,
+maxItems, additionalProperties as a schema).
+"""
+
+from __future__ import annotations
+
+NUMBER = {"type": "number"}
+NUMBER_OR_NULL = {"type": ["number", "null"]}
+INTERVAL = {"type": "array", "items": NUMBER, "minItems": 2, "maxItems": 2}
+INTERVAL_OR_NULL = {"type": ["array", "null"], "items": NUMBER, "minItems": 2, "maxItems": 2}
+TASK = {"type": "string", "enum": ["speech", "image"]}
+METRIC = {"type": "string", "enum": ["wer", "error"]}
+
+SUMMARY = {
+    "type": "object",
+    "required": ["mean", "ci95", "runs"],
+    "properties": {"mean": NUMBER_OR_NULL, "ci95": INTERVAL_OR_NULL, "runs": {"type": "array", "items": NUMBER}},
+}
+
+RESULTS_SCHEMA = {
+    "$schema": "https://json-schema.org/draft/2020-12/schema",
+    "title": "e2elab compare results.json",
+    "type": "object",
+    "required": ["task", "data", "split", "metric", "lower_is_better", "pipelines"],
+    "properties": {
+        "task": TASK,
+        "data": {"type": "string"},
+        "split": {
+            "type": "object",
+            "required": ["kind", "folds"],
+            "properties": {"kind": {"type": "string"}, "folds": {"type": "integer", "minimum": 1}},
+        },
+        "metric": METRIC,
+        "lower_is_better": {"type": "boolean"},
+        "pipelines": {
+            "type": "object",
+            "additionalProperties": {
+                "type": "object",
+                "required": ["metric", "train_seconds", "predict_seconds_per_item", "n_parameters", "model_bytes"],
+                "properties": {
+                    "metric": SUMMARY,
+                    "accuracy": SUMMARY,
+                    "train_seconds": NUMBER,
+                    "predict_seconds_per_item": NUMBER,
+                    "n_parameters": {"type": ["integer", "null"], "minimum": 0},
+                    "model_bytes": {"type": ["integer", "null"], "minimum": 0},
+                },
+            },
+        },
+        "paired_tests": {"type": "array", "items": {"type": "object", "required": ["a", "b", "n_pairs"]}},
+    },
+}
+
+POINT = {
+    "type": "object",
+    "required": ["n", "mean", "ci95", "runs"],
+    "properties": {"n": NUMBER, "mean": NUMBER, "ci95": INTERVAL_OR_NULL, "runs": {"type": "array", "items": NUMBER}},
+}
+
+LAW = {
+    "type": "object",
+    "required": ["form", "a", "b", "c"],
+    "properties": {"form": {"type": "string"}, "a": NUMBER, "b": NUMBER, "c": NUMBER},
+}
+
+CROSSING = {
+    "type": "object",
+    "required": ["n", "ci95"],
+    "properties": {"n": NUMBER, "ci95": INTERVAL_OR_NULL},
+}
+
+CURVE_SCHEMA = {
+    "$schema": "https://json-schema.org/draft/2020-12/schema",
+    "title": "e2elab curve curve.json",
+    "type": "object",
+    "required": ["task", "data", "metric", "pipelines", "crossover"],
+    "properties": {
+        "task": TASK,
+        "data": {"type": "string"},
+        "metric": METRIC,
+        "pipelines": {
+            "type": "object",
+            "additionalProperties": {
+                "type": "object",
+                "required": ["points", "law", "extrapolation_check"],
+                "properties": {
+                    "points": {"type": "array", "items": POINT, "minItems": 1},
+                    "law": {"anyOf": [LAW, {"type": "null"}]},
+                    "extrapolation_check": {
+                        "anyOf": [
+                            {"type": "object", "required": ["n", "predicted", "observed"],
+                             "properties": {"n": NUMBER, "predicted": NUMBER, "observed": NUMBER}},
+                            {"type": "null"},
+                        ]
+                    },
+                },
+            },
+        },
+        "crossover": {"anyOf": [CROSSING, {"type": "null"}]},
+        "crossover_explanation": {"type": "string"},
+        "target": {
+            "anyOf": [
+                {"type": "object", "required": ["error", "n_needed"],
+                 "properties": {"error": NUMBER,
+                                "n_needed": {"type": "object", "additionalProperties": NUMBER_OR_NULL}}},
+                {"type": "null"},
+            ]
+        },
+    },
+}
+
+
+class SchemaError(ValueError):
+    """A document that does not match its schema; the message gives the JSON path."""
+
+
+def validate(document, schema) -> None:
+    """Raise SchemaError if `document` does not match `schema`."""
+    try:
+        import jsonschema
+    except ImportError:
+        _check(document, schema, "$")
+        return
+    try:
+        jsonschema.validate(document, schema)
+    except jsonschema.ValidationError as err:
+        path = "$" + "".join(f"[{p!r}]" for p in err.absolute_path)
+        raise SchemaError(f"{path}: {err.message}") from None
+
+
+_TYPES = {
+    "object": lambda v: isinstance(v, dict),
+    "array": lambda v: isinstance(v, list),
+    "string": lambda v: isinstance(v, str),
+    "boolean": lambda v: isinstance(v, bool),
+    "integer": lambda v: isinstance(v, int) and not isinstance(v, bool),
+    "number": lambda v: isinstance(v, (int, float)) and not isinstance(v, bool),
+    "null": lambda v: v is None,
+}
+
+
+def _check(value, schema: dict, path: str) -> None:
+    """The small validator used when `jsonschema` is not installed."""
+    if "anyOf" in schema:
+        errors = []
+        for option in schema["anyOf"]:
+            try:
+                _check(value, option, path)
+                return
+            except SchemaError as err:
+                errors.append(str(err))
+        raise SchemaError(f"{path}: matches none of the allowed forms ({'; '.join(errors)})")
+    if "type" in schema:
+        types = schema["type"] if isinstance(schema["type"], list) else [schema["type"]]
+        if not any(_TYPES[t](value) for t in types):
+            raise SchemaError(f"{path}: {value!r} is not of type {' or '.join(types)}")
+    if "enum" in schema and value not in schema["enum"]:
+        raise SchemaError(f"{path}: {value!r} is not one of {schema['enum']}")
+    if "minimum" in schema and _TYPES["number"](value) and value < schema["minimum"]:
+        raise SchemaError(f"{path}: {value!r} is less than the minimum of {schema['minimum']}")
+    if isinstance(value, dict):
+        for key in schema.get("required", []):
+            if key not in value:
+                raise SchemaError(f"{path}: {key!r} is a required property")
+        properties = schema.get("properties", {})
+        for key, item in value.items():
+            if key in properties:
+                _check(item, properties[key], f"{path}[{key!r}]")
+            elif isinstance(schema.get("additionalProperties"), dict):
+                _check(item, schema["additionalProperties"], f"{path}[{key!r}]")
+    if isinstance(value, list):
+        if "minItems" in schema and len(value) < schema["minItems"]:
+            raise SchemaError(f"{path}: {value!r} has fewer than {schema['minItems']} items")
+        if "maxItems" in schema and len(value) > schema["maxItems"]:
+            raise SchemaError(f"{path}: {value!r} has more than {schema['maxItems']} items")
+        if "items" in schema:
+            for i, item in enumerate(value):
+                _check(item, schema["items"], f"{path}[{i}]")

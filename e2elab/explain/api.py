@@ -1,0 +1,144 @@
+"""``explain(model, inputs)``: why each pipeline gave its answer, and how far to trust that.
+
+Dispatches on the fitted pipeline's task and kind:
+
+==========  ==============  ========================================================  ===========================
+task        pipeline        methods (first = default)                                  module
+==========  ==============  ========================================================  ===========================
+image       end-to-end      integrated_gradients, smoothgrad, occlusion, gradcam,      :mod:`.image_end_to_end`
+                            saliency
+image       traditional     word_occlusion, weight_x_count (keypoints); occlusion      :mod:`.image_traditional`
+                            (whole-image descriptors)
+speech      end-to-end      integrated_gradients, occlusion (time x frequency)         :mod:`.speech_end_to_end`
+speech      traditional     likelihood_ratio (decoded word vs runner-up, per frame)    :mod:`.speech_traditional`
+==========  ==============  ========================================================  ===========================
+
+With ``out_dir``, one PNG per input and method is written there, and ``explanations.json``::
+
+    {"task": "image", "pipeline": "end-to-end", "methods": [...],
+     "summary": {method: {"n", "trustworthy", "deletion_auc", "deletion_auc_random",
+                          "insertion_auc", "insertion_auc_random", "randomisation_spearman"}},  # means
+     "explanations": [
+       {"input": "0003.png", "method": "integrated_gradients",
+        "prediction": "7", "probability": 0.98,          # the model's answer and its probability
+        "target": "7", "target_probability": 0.98,       # the class explained (--target, or the answer)
+        "png": "out/0003.integrated_gradients.png",
+        "scores": {
+          "deletion_auc": 0.12, "deletion_auc_random": 0.55,     # lower than random is faithful
+          "insertion_auc": 0.81, "insertion_auc_random": 0.40,   # higher than random is faithful
+          "deletion_curve": [[fraction removed, probability], ...], "insertion_curve": [...],
+          "randomisation_spearman": 0.08,   # |map| vs |map of the fully weight-randomised model|
+          "randomisation_cascade": [{"layer", "layers_randomised", "spearman"}, ...],
+          "threshold": 0.5,
+          "trustworthy": true,              # passes randomisation AND beats random order
+          "reason": ""},                    # why not, in words
+        "alignment": {...}}]}               # speech only: words / characters / phones with times
+
+Speech records' "probability" is the model's probability of the transcript (CTC) or the
+geometric-mean word posterior (GMM-HMM). Scores are described in :mod:`.scores` (deletion /
+insertion, Petsiuk et al. 2018) and :mod:`.sanity` (Adebayo et al. 2018).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+
+EXPLANATIONS_FILE = "explanations.json"
+ARRAY_KEYS = ("map", "time_relevance", "keypoints")  # kept in the returned records, not in the JSON
+
+
+def explain(model, inputs, methods=None, out_dir=None, target=None, names=None, **options) -> list[dict]:
+    """Explain `model`'s answer for every item of `inputs` by every method of `methods`.
+
+    model: a fitted e2elab pipeline (or a model folder path); inputs: raw items (paths or arrays);
+    methods: method names (None: the pipeline's default); target: a class label or transcript to
+    explain instead of the answer; names: how to call the inputs (default: file names).
+    options: internal_batch_size, n_steps, sanity (bool), faithfulness (bool), seed, threshold.
+    Returns one record per input and method (see the module docstring), with the maps as arrays.
+    """
+    if isinstance(model, (str, os.PathLike)):
+        from ..io import load
+
+        model = load(model)
+    inputs = list(inputs)
+    if not inputs:
+        raise ValueError("no inputs to explain")
+    names = list(names) if names is not None else input_names(inputs)
+    if isinstance(methods, str):
+        methods = [methods]
+    explainer = _explainer(model)
+    if out_dir is not None:
+        Path(out_dir).mkdir(parents=True, exist_ok=True)
+    records = explainer(model, inputs, names, methods=methods, out_dir=out_dir, target=target, **options)
+    if out_dir is not None:
+        write_explanations(records, Path(out_dir) / EXPLANATIONS_FILE, model)
+    return records
+
+
+def _explainer(model):
+    task, kind = getattr(model, "task", None), getattr(model, "kind", None)
+    if (task, kind) == ("image", "end-to-end"):
+        from .image_end_to_end import explain_image_end_to_end as fn
+    elif (task, kind) == ("image", "traditional"):
+        from .image_traditional import explain_image_traditional as fn
+    elif (task, kind) == ("speech", "end-to-end"):
+        from .speech_end_to_end import explain_speech_end_to_end as fn
+    elif (task, kind) == ("speech", "traditional"):
+        from .speech_traditional import explain_speech_traditional as fn
+    else:
+        raise TypeError(f"cannot explain a {type(model).__name__}: not a fitted e2elab pipeline (task {task!r}, kind {kind!r})")
+    return fn
+
+
+def input_names(inputs) -> list[str]:
+    """A distinct, readable name per input: the file name, or "input-<i>" for arrays."""
+    names = [Path(item).name if isinstance(item, (str, os.PathLike)) else f"input-{i}" for i, item in enumerate(inputs)]
+    seen: dict[str, int] = {}
+    out = []
+    for name in names:
+        count = seen.get(name, 0)
+        seen[name] = count + 1
+        out.append(name if count == 0 else f"{name}-{count}")
+    return out
+
+
+def summarise_records(records: list[dict]) -> dict:
+    """Per method: number of maps, how many are trustworthy, and the mean of each score."""
+    summary: dict = {}
+    for method in dict.fromkeys(r["method"] for r in records):
+        rows = [r["scores"] for r in records if r["method"] == method]
+        entry = {"n": len(rows), "trustworthy": int(sum(bool(s.get("trustworthy")) for s in rows))}
+        for key in ("deletion_auc", "deletion_auc_random", "insertion_auc", "insertion_auc_random", "randomisation_spearman"):
+            values = [s[key] for s in rows if s.get(key) is not None]
+            entry[key] = round(float(np.mean(values)), 4) if values else None
+        summary[method] = entry
+    return summary
+
+
+def write_explanations(records: list[dict], path: Path, model=None) -> Path:
+    """Write `records` (without their arrays) as explanations.json, atomically."""
+    plain = [{k: _jsonable(v) for k, v in r.items() if k not in ARRAY_KEYS} for r in records]
+    document = {"task": getattr(model, "task", None), "pipeline": getattr(model, "kind", None),
+                "methods": list(dict.fromkeys(r["method"] for r in records)),
+                "summary": summarise_records(records), "explanations": plain}
+    path = Path(path)
+    temporary = path.with_name(f".{path.name}.tmp")
+    temporary.write_text(json.dumps(document, indent=1))
+    os.replace(temporary, path)
+    return path
+
+
+def _jsonable(value):
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, np.generic):
+        return value.item()
+    return value

@@ -1,0 +1,70 @@
+"""Where training runs and how it is made repeatable: device choice and seeding."""
+
+from __future__ import annotations
+
+import os
+import random
+
+import numpy as np
+import torch
+
+
+def resolve_device(spec: str | torch.device = "auto") -> torch.device:
+    """The torch device for `spec`: "auto" picks CUDA when available, else the CPU.
+
+    "cuda" or "cuda:1" asked for on a machine without CUDA is an error rather than a silent
+    fall-back, so that a GPU run never quietly becomes a CPU run.
+    """
+    if isinstance(spec, torch.device):
+        return spec
+    spec = str(spec).strip().lower()
+    if spec == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    device = torch.device(spec)
+    if device.type == "cuda":
+        if not torch.cuda.is_available():
+            raise RuntimeError(f"device {spec!r} asked for, but CUDA is not available; use device='cpu' or 'auto'")
+        if device.index is not None and device.index >= torch.cuda.device_count():
+            raise RuntimeError(f"device {spec!r} asked for, but only {torch.cuda.device_count()} CUDA device(s) exist")
+    return device
+
+
+def seed_everything(seed: int, deterministic: bool = False) -> None:
+    """Seed Python, NumPy and torch (CPU and CUDA) from one integer.
+
+    deterministic=True also asks torch for deterministic kernels (slower on CUDA; CPU kernels
+    used here are deterministic already) so that two runs give bit-identical weights.
+    """
+    seed = int(seed)
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+    if torch.cuda.is_available():
+        torch.cuda.manual_seed_all(seed)
+    if deterministic:
+        os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
+        torch.backends.cudnn.deterministic = True
+        torch.backends.cudnn.benchmark = False
+        torch.use_deterministic_algorithms(True, warn_only=True)
+
+
+def worker_init_fn(worker_id: int) -> None:
+    """Give every DataLoader worker its own, reproducible NumPy and Python seed.
+
+    torch already seeds each worker from the loader's generator; NumPy and `random` are derived
+    from that seed so that augmentation done with NumPy in workers is repeatable too.
+    """
+    seed = torch.initial_seed() % 2**32
+    np.random.seed(seed)
+    random.seed(seed)
+
+
+def amp_dtype(device: torch.device) -> torch.dtype | None:
+    """The autocast dtype for mixed precision on `device`, or None where AMP is not used.
+
+    bfloat16 where the GPU supports it (no loss scaling needed), float16 otherwise; the CPU runs
+    in float32 because CPU autocast is rarely faster for small convolutional networks.
+    """
+    if device.type != "cuda":
+        return None
+    return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16

@@ -1,0 +1,93 @@
+"""Data augmentation for small speech corpora; every kind can be switched off on its own.
+
+On the waveform (NumPy, one clip at a time, from a seeded generator):
+
+* speed perturbation: resample by a factor in [1 - speed, 1 + speed] (pitch and tempo change
+  together, as Kaldi's 3-way speed perturbation does);
+* random equaliser: a smooth random gain curve (+- `eq_db`) over frequency, a stand-in for a
+  different microphone or room colouring;
+* additive noise: white or brown (1/f^2) noise at an SNR drawn from [snr_db, snr_db + 30];
+* gain: a random level change of +- `gain_db`.
+
+On the learned representation (PyTorch, while training): SpecAugment-style masks of random
+frame spans and of random bands of the front-end output.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+
+@dataclass(frozen=True)
+class WaveAugment:
+    """Waveform augmentation settings; a value of 0 or None switches that kind off."""
+
+    speed: float = 0.1
+    eq_db: float | None = 8.0
+    noise_snr_db: float | None = 10.0
+    gain_db: float | None = 10.0
+    probability: float = 0.8  # chance that each enabled kind is applied to a clip
+
+    def __call__(self, wave: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        wave = np.asarray(wave, dtype=np.float32)
+        if self.speed and rng.random() < self.probability:
+            wave = change_speed(wave, rng.uniform(1 - self.speed, 1 + self.speed))
+        if self.eq_db and rng.random() < self.probability:
+            wave = random_equaliser(wave, rng, self.eq_db)
+        if self.noise_snr_db is not None and rng.random() < self.probability:
+            wave = add_noise(wave, rng, rng.uniform(self.noise_snr_db, self.noise_snr_db + 30.0))
+        if self.gain_db and rng.random() < self.probability:
+            wave = wave * np.float32(10 ** (rng.uniform(-self.gain_db, self.gain_db) / 20))
+        return wave.astype(np.float32, copy=False)
+
+
+def change_speed(wave: np.ndarray, factor: float) -> np.ndarray:
+    """Play `wave` `factor` times faster (linear interpolation; length divided by factor)."""
+    n = max(2, int(round(len(wave) / factor)))
+    positions = np.arange(n) * factor
+    return np.interp(positions, np.arange(len(wave)), wave).astype(np.float32)
+
+
+def random_equaliser(wave: np.ndarray, rng: np.random.Generator, max_db: float, knots: int = 6) -> np.ndarray:
+    """Multiply the spectrum by a smooth random gain curve of at most +- `max_db` dB."""
+    spectrum = np.fft.rfft(wave)
+    gains_db = rng.uniform(-max_db, max_db, size=knots)
+    curve = np.interp(np.linspace(0, knots - 1, spectrum.size), np.arange(knots), gains_db)
+    return np.fft.irfft(spectrum * 10 ** (curve / 20), n=len(wave)).astype(np.float32)
+
+
+def add_noise(wave: np.ndarray, rng: np.random.Generator, snr_db: float) -> np.ndarray:
+    """Add white or brown noise at `snr_db` below the clip's power."""
+    noise = rng.standard_normal(len(wave))
+    if rng.random() < 0.5:  # brown noise: integrated white noise, with its drift removed
+        noise = np.cumsum(noise)
+        noise -= np.convolve(noise, np.ones(401) / 401, mode="same")
+    power = float(np.mean(wave.astype(np.float64) ** 2)) + 1e-12
+    noise *= np.sqrt(power / (10 ** (snr_db / 10)) / (np.mean(noise**2) + 1e-12))
+    return (wave + noise).astype(np.float32)
+
+
+def spec_mask(feats: torch.Tensor, frames: torch.Tensor, time_masks: int, max_frames: int,
+              freq_masks: int, max_bands: int) -> torch.Tensor:
+    """Zero random frame spans and band ranges of each clip's features. feats: (B, F, T).
+
+    The features are mean-normalised per band, so zero is the clip's average level.
+    """
+    if not (time_masks or freq_masks):
+        return feats
+    B, nf, T = feats.shape
+    keep = torch.ones_like(feats)
+    for b in range(B):
+        length = int(frames[b])
+        for _ in range(time_masks):
+            width = int(torch.randint(0, min(max_frames, max(1, length // 5)) + 1, ()))
+            start = int(torch.randint(0, max(1, length - width + 1), ()))
+            keep[b, :, start : start + width] = 0
+        for _ in range(freq_masks):
+            width = int(torch.randint(0, max_bands + 1, ()))
+            start = int(torch.randint(0, max(1, nf - width + 1), ()))
+            keep[b, start : start + width, :] = 0
+    return feats * keep

@@ -1,0 +1,159 @@
+"""Front-ends that turn a waveform into a sequence of band energies.
+
+`SincFilterbank` (the default) is learned: a bank of band-pass filters whose two cut-off
+frequencies are the only parameters of each filter (SincNet, Ravanelli & Bengio 2018),
+initialised on the mel scale and then moved by back-propagation together with the rest of the
+network. Its band energies are taken by squaring, low-pass smoothing with a Hann window and
+down-sampling to one frame per `hop_ms`, then log-compressed.
+
+`LogMelFrontend` is the fixed, hand-made counterpart (STFT power through triangular mel filters,
+then log), kept only as a named ablation (``frontend="logmel"``).
+
+Both subtract each band's mean over the clip (in the log domain): a fixed microphone colouring
+or recording level is a constant offset per band there, so this removes most of what differs
+between speakers' set-ups before the encoder sees it.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+
+def hz_to_mel(hz):
+    return 2595.0 * np.log10(1.0 + np.asarray(hz, dtype=np.float64) / 700.0)
+
+
+def mel_to_hz(mel):
+    return 700.0 * (10.0 ** (np.asarray(mel, dtype=np.float64) / 2595.0) - 1.0)
+
+
+def _frames(lengths: torch.Tensor, hop: int) -> torch.Tensor:
+    """Number of output frames for waveforms of `lengths` samples at `hop` samples per frame."""
+    return torch.div(lengths + hop - 1, hop, rounding_mode="floor").clamp(min=1)
+
+
+def _normalise(logs: torch.Tensor, frames: torch.Tensor) -> torch.Tensor:
+    """Subtract each band's mean over the valid frames; zero the padding. logs: (B, F, T)."""
+    mask = (torch.arange(logs.shape[-1], device=logs.device)[None, :] < frames[:, None]).to(logs.dtype)  # (B, T)
+    mean = (logs * mask[:, None, :]).sum(-1, keepdim=True) / frames[:, None, None].to(logs.dtype)  # (B, F, 1)
+    return (logs - mean) * mask[:, None, :]
+
+
+def _unit_rms(waveform: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+    """Scale each clip to unit RMS over its valid samples, so the recording level does not matter. (B, N)"""
+    power = waveform.pow(2).sum(-1) / lengths.clamp(min=1).to(waveform.dtype)  # (B,)
+    return waveform / (power.sqrt() + 1e-5)[:, None]
+
+
+class SincFilterbank(nn.Module):
+    """Learnable band-pass filterbank on the raw waveform, initialised on the mel scale.
+
+    Input (B, N) waveforms with their lengths (B,); output (B, n_filters, T) log band energies
+    (T = ceil(N / hop)) and the frame counts (B,).
+    """
+
+    def __init__(self, sample_rate: int = 8000, n_filters: int = 40, kernel_ms: float = 16.0, window_ms: float = 25.0,
+                 hop_ms: float = 10.0, conv_stride: int = 2, min_hz: float = 50.0, min_band_hz: float = 50.0):
+        super().__init__()
+        self.sample_rate = sample_rate
+        self.conv_stride = conv_stride
+        self.min_hz = min_hz
+        self.min_band_hz = min_band_hz
+        kernel = int(sample_rate * kernel_ms / 1000) | 1  # odd, so the filters are centred
+        nyquist = sample_rate / 2
+        edges = mel_to_hz(np.linspace(hz_to_mel(min_hz), hz_to_mel(nyquist - min_band_hz), n_filters + 1))
+        # Cut-offs are learned in Hz; low = min_hz + |low_|, high = low + min_band + |band_|.
+        self.low_hz_ = nn.Parameter(torch.tensor(edges[:-1] - min_hz, dtype=torch.float32))
+        self.band_hz_ = nn.Parameter(torch.tensor(np.diff(edges) - min_band_hz, dtype=torch.float32).clamp(min=1.0))
+        t = (torch.arange(kernel, dtype=torch.float32) - kernel // 2) / sample_rate
+        self.register_buffer("t", t)  # (K,) seconds around the centre
+        self.register_buffer("window", torch.hamming_window(kernel, periodic=False))
+        # The energy envelope is smoothed by a Hann window and taken once per hop.
+        rate = sample_rate / conv_stride
+        self.hop = max(1, int(round(rate * hop_ms / 1000)))
+        smooth = torch.hann_window(max(3, int(round(rate * window_ms / 1000))) | 1, periodic=False)
+        self.register_buffer("smooth", (smooth / smooth.sum())[None, None, :])
+
+    @property
+    def samples_per_frame(self) -> int:
+        return self.hop * self.conv_stride
+
+    def cutoffs(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """Current low and high cut-off frequencies in Hz, each (n_filters,)."""
+        low = self.min_hz + self.low_hz_.abs()
+        high = (low + self.min_band_hz + self.band_hz_.abs()).clamp(max=self.sample_rate / 2)
+        return low, high
+
+    def filters(self) -> torch.Tensor:
+        """The band-pass impulse responses, (n_filters, 1, K): difference of two windowed sincs."""
+        low, high = self.cutoffs()
+
+        def lowpass(f):  # (F, 1) -> (F, K): impulse response of an ideal low-pass at f Hz
+            return 2 * f * torch.special.sinc(2 * f * self.t[None, :])
+
+        band = (lowpass(high[:, None]) - lowpass(low[:, None])) * self.window[None, :]  # (F, K)
+        return (band / self.sample_rate)[:, None, :]  # unit gain in the pass band
+
+    def forward(self, waveform: torch.Tensor, lengths: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        waveform = _unit_rms(waveform, lengths)
+        filters = self.filters()
+        pad = filters.shape[-1] // 2
+        x = F.conv1d(waveform[:, None, :], filters, stride=self.conv_stride, padding=pad)  # (B, F, N / s)
+        energy = x.pow(2)
+        B, nf, n = energy.shape
+        k = self.smooth.shape[-1]
+        energy = F.conv1d(energy.reshape(B * nf, 1, n), self.smooth, stride=self.hop, padding=k // 2).reshape(B, nf, -1)  # (B, F, T)
+        frames = _frames(torch.div(lengths + self.conv_stride - 1, self.conv_stride, rounding_mode="floor"), self.hop)
+        frames = frames.clamp(max=energy.shape[-1])
+        logs = torch.log(energy + 1e-8)
+        return _normalise(logs, frames), frames
+
+
+def mel_matrix(sample_rate: int, n_fft: int, n_mels: int, min_hz: float = 50.0) -> np.ndarray:
+    """Triangular mel filters, (n_mels, n_fft // 2 + 1), each of unit area."""
+    bins = np.linspace(0, sample_rate / 2, n_fft // 2 + 1)
+    points = mel_to_hz(np.linspace(hz_to_mel(min_hz), hz_to_mel(sample_rate / 2), n_mels + 2))
+    out = np.zeros((n_mels, bins.size))
+    for m in range(n_mels):
+        lo, mid, hi = points[m : m + 3]
+        rise = (bins - lo) / (mid - lo)
+        fall = (hi - bins) / (hi - mid)
+        out[m] = np.clip(np.minimum(rise, fall), 0, None)
+        out[m] /= max(out[m].sum(), 1e-9)
+    return out.astype(np.float32)
+
+
+class LogMelFrontend(nn.Module):
+    """Fixed log-mel filterbank (the hand-made ablation): same input and output as SincFilterbank."""
+
+    def __init__(self, sample_rate: int = 8000, n_filters: int = 40, window_ms: float = 25.0, hop_ms: float = 10.0):
+        super().__init__()
+        self.win = int(round(sample_rate * window_ms / 1000))
+        self.hop = int(round(sample_rate * hop_ms / 1000))
+        self.n_fft = 1 << (self.win - 1).bit_length()
+        self.register_buffer("mel", torch.from_numpy(mel_matrix(sample_rate, self.n_fft, n_filters)))
+        self.register_buffer("window", torch.hann_window(self.win))
+
+    @property
+    def samples_per_frame(self) -> int:
+        return self.hop
+
+    def forward(self, waveform: torch.Tensor, lengths: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        spec = torch.stft(_unit_rms(waveform, lengths), self.n_fft, hop_length=self.hop, win_length=self.win, window=self.window,
+                          center=True, return_complex=True)  # (B, n_fft/2+1, T)
+        power = spec.real.pow(2) + spec.imag.pow(2)
+        logs = torch.log(torch.matmul(self.mel, power) / self.n_fft + 1e-8)  # (B, F, T)
+        frames = _frames(lengths, self.hop).clamp(max=logs.shape[-1])
+        return _normalise(logs, frames), frames
+
+
+def make_frontend(name: str, sample_rate: int, n_filters: int) -> nn.Module:
+    """The front-end called `name`: "sinc" (learned, default) or "logmel" (fixed ablation)."""
+    if name == "sinc":
+        return SincFilterbank(sample_rate, n_filters)
+    if name == "logmel":
+        return LogMelFrontend(sample_rate, n_filters)
+    raise ValueError(f"frontend must be 'sinc' or 'logmel', not {name!r}")

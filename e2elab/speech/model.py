@@ -1,0 +1,66 @@
+"""The end-to-end speech network: front-end, convolutional subsampling, recurrent encoder, CTC head.
+
+Sized for a CPU: the learned filterbank gives 100 frames a second, two 1-D convolutions (the
+first with stride 2) bring that to 50, where a bidirectional GRU of `width` units and `depth`
+layers reads the whole clip; a linear layer gives every frame a distribution over the blank and
+the characters. SpecAugment-style masks are applied to the front-end output while training.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn as nn
+
+from .augment import spec_mask
+from .frontend import make_frontend
+
+
+class SpeechCTCModel(nn.Module):
+    """Waveform (B, N) + lengths (B,) -> per-frame log-probabilities (B, T', V) + frame counts (B,)."""
+
+    def __init__(self, n_labels: int, sample_rate: int = 8000, frontend: str = "sinc", n_filters: int = 40,
+                 width: int = 128, depth: int = 2, dropout: float = 0.15, time_masks: int = 2, freq_masks: int = 2,
+                 time_mask_frames: int = 8, freq_mask_bands: int = 6):
+        super().__init__()
+        self.frontend = make_frontend(frontend, sample_rate, n_filters)
+        self.time_masks, self.freq_masks = time_masks, freq_masks
+        self.time_mask_frames, self.freq_mask_bands = time_mask_frames, freq_mask_bands
+        self.input_norm = nn.BatchNorm1d(n_filters)
+        self.subsample = nn.Sequential(
+            nn.Conv1d(n_filters, width, kernel_size=5, stride=2, padding=2),
+            nn.BatchNorm1d(width),
+            nn.GELU(),
+            nn.Conv1d(width, width, kernel_size=5, padding=2),
+            nn.BatchNorm1d(width),
+            nn.GELU(),
+            nn.Dropout(dropout),
+        )
+        self.rnn = nn.GRU(width, width, num_layers=depth, batch_first=True, bidirectional=True,
+                          dropout=dropout if depth > 1 else 0.0)
+        self.head = nn.Sequential(nn.Dropout(dropout), nn.Linear(2 * width, n_labels))
+
+    @property
+    def samples_per_frame(self) -> int:
+        """Waveform samples per output frame."""
+        return self.frontend.samples_per_frame * 2
+
+    def features(self, waveform: torch.Tensor, lengths: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Front-end output (B, F, T) and its frame counts, masked while training."""
+        feats, frames = self.frontend(waveform, lengths)  # (B, F, T)
+        if self.training:
+            feats = spec_mask(feats, frames, self.time_masks, self.time_mask_frames, self.freq_masks, self.freq_mask_bands)
+        return feats, frames
+
+    def encode(self, feats: torch.Tensor, frames: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Encoder output (B, T', 2 * width) and its frame counts, from front-end output (B, F, T)."""
+        x = self.subsample(self.input_norm(feats)).transpose(1, 2)  # (B, T', C)
+        frames = torch.div(frames + 1, 2, rounding_mode="floor").clamp(min=1, max=x.shape[1])
+        packed = nn.utils.rnn.pack_padded_sequence(x, frames.cpu(), batch_first=True, enforce_sorted=False)
+        out, _ = self.rnn(packed)
+        out, _ = nn.utils.rnn.pad_packed_sequence(out, batch_first=True, total_length=x.shape[1])  # (B, T', 2C)
+        return out, frames
+
+    def forward(self, waveform: torch.Tensor, lengths: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        feats, frames = self.features(waveform, lengths)
+        encoded, frames = self.encode(feats, frames)
+        return self.head(encoded).log_softmax(-1), frames  # (B, T', V)

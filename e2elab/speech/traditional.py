@@ -1,0 +1,285 @@
+"""The traditional speech recogniser: MFCC -> phone GMM-HMMs -> lexicon -> word decoder.
+
+The multi-stage pipeline that end-to-end recognition replaced. Each clip becomes MFCC + deltas
+with CMVN; phone HMMs with diagonal GMM emissions are trained from transcripts only (flat
+start, embedded re-estimation through each utterance's words and their pronunciations); a
+Viterbi beam search over a word loop with a bigram LM from the training transcripts turns new
+clips into words, phones and times.
+"""
+
+from __future__ import annotations
+
+import time
+import warnings
+
+import numpy as np
+from sklearn.base import BaseEstimator
+
+from ..base import ModelState, SpeechRecognizerMixin, Stage
+from ..data.audio import as_waveform
+from ..errors import DataError
+from ..registry import register_pipeline
+from .decode import BigramLM, build_graph, phone_posteriors, segment, viterbi_decode
+from .features import MfccConfig, add_deltas, cmvn, extract, mfcc
+from .gmm import DiagGMMBank
+from .lexicon import SILENCE, Lexicon, LexiconError, transcript_words
+from .training import PhoneModel, train, utterance_units
+
+
+def _name(item, index: int) -> str:
+    return str(item) if isinstance(item, (str, bytes)) or hasattr(item, "__fspath__") else f"item {index}"
+
+
+@register_pipeline("speech", "traditional")
+class TraditionalSpeechRecognizer(SpeechRecognizerMixin, BaseEstimator):
+    """Phone GMM-HMM recogniser trained from (clip, transcript) pairs.
+
+    Parameters
+    ----------
+    sample_rate: working rate; clips are resampled to it (8000 suits telephone-band data).
+    n_mfcc, n_mels, c0: cepstra (C0 included), mel filters, "cepstral" C0 or frame "energy".
+    cmvn: "speaker" (pooled over the `groups` passed to fit/predict; per utterance without
+        them), "utterance" or "none"; cmvn_variance also normalises the variance.
+    lexicon: a Kaldi ``lexicon.txt`` path (or {word: phones}) overriding CMUdict.
+    oov: "letters" spells words in no lexicon from their letters (with a warning); "skip" drops
+        utterances that contain them.
+    silence: optional silence "optional" (between words too), "edges" or "none".
+    n_states, n_mixtures: emitting states per phone, Gaussians per state after splitting.
+    training: "baum-welch" or "viterbi" re-estimation; flat_passes at one Gaussian, then
+        passes_per_split after each split; var_floor is the variance floor as a fraction of the
+        global variance.
+    lm: "bigram" (from training transcripts) or "loop"; lm_weight, insertion_penalty and beam
+        (log-likelihood units) steer the decoder.
+    batch_size, n_jobs: utterances per vectorised E-step batch, and joblib threads over batches.
+    seed: kept for the common contract; training is deterministic.
+    """
+
+    def __init__(self, sample_rate=16_000, n_mfcc=13, n_mels=26, c0="cepstral", cmvn="speaker", cmvn_variance=False,
+                 lexicon=None, oov="letters", silence="optional", n_states=3, n_mixtures=8, training="baum-welch",
+                 flat_passes=4, passes_per_split=2, var_floor=0.01, lm="bigram", lm_weight=1.0, insertion_penalty=0.0,
+                 beam=500.0, batch_size=64, n_jobs=1, seed=0, verbose=False):
+        self.sample_rate = sample_rate
+        self.n_mfcc = n_mfcc
+        self.n_mels = n_mels
+        self.c0 = c0
+        self.cmvn = cmvn
+        self.cmvn_variance = cmvn_variance
+        self.lexicon = lexicon
+        self.oov = oov
+        self.silence = silence
+        self.n_states = n_states
+        self.n_mixtures = n_mixtures
+        self.training = training
+        self.flat_passes = flat_passes
+        self.passes_per_split = passes_per_split
+        self.var_floor = var_floor
+        self.lm = lm
+        self.lm_weight = lm_weight
+        self.insertion_penalty = insertion_penalty
+        self.beam = beam
+        self.batch_size = batch_size
+        self.n_jobs = n_jobs
+        self.seed = seed
+        self.verbose = verbose
+
+    # ---- features -------------------------------------------------------------------------
+    def _mfcc_config(self) -> MfccConfig:
+        return MfccConfig(sample_rate=int(self.sample_rate), n_mfcc=int(self.n_mfcc), n_mels=int(self.n_mels), c0=self.c0)
+
+    def _features(self, signals, groups=None) -> list[np.ndarray]:
+        return extract(signals, self._mfcc_config(), groups=groups, cmvn_mode=self.cmvn, cmvn_variance=self.cmvn_variance)
+
+    def _log(self, message: str) -> None:
+        if self.verbose:
+            print(f"[traditional] {message}", flush=True)
+
+    # ---- training -------------------------------------------------------------------------
+    def fit(self, X, y, groups=None):
+        """Train from clips `X` and their transcripts `y`; `groups` (speakers) pool the CMVN.
+
+        Utterances that cannot be used (unreadable or empty clip, a word no lexicon can
+        pronounce, a transcript needing more frames than the clip has) are skipped and counted
+        in `n_skipped_`, their reasons in `skipped_`.
+        """
+        started = time.perf_counter()
+        X, y = list(X), list(y)
+        if len(X) != len(y):
+            raise ValueError(f"got {len(X)} clips but {len(y)} transcripts")
+        groups = None if groups is None else list(groups)
+        lexicon = Lexicon(self.lexicon, fallback="letters" if self.oov == "letters" else "none")
+        skipped: list[str] = []
+        keep, signals, word_lists = [], [], []
+        spelled: set[str] = set()
+        pronunciations: dict[str, list[str]] = {}
+        for index, (item, text) in enumerate(zip(X, y)):
+            name = _name(item, index)
+            words = transcript_words(str(text))
+            if not words:
+                skipped.append(f"{name}: empty transcript")
+                continue
+            try:
+                for word in words:
+                    if word not in pronunciations:
+                        phones, how = lexicon.lookup(word)
+                        if phones is None:
+                            raise LexiconError(name, f"no pronunciation for {word!r} in any lexicon")
+                        spelled.update([word] if how == "letters" else [])
+                        pronunciations[word] = phones
+                signals.append(as_waveform(item, sample_rate=int(self.sample_rate)))
+            except DataError as err:
+                skipped.append(str(err) if err.source else f"{name}: {err.reason}")
+                continue
+            keep.append(index)
+            word_lists.append(words)
+        if spelled:
+            warnings.warn(f"{len(spelled)} word(s) in no lexicon, pronounced from their letters: {', '.join(sorted(spelled))}",
+                          stacklevel=2)
+        if not keep:
+            raise DataError(None, f"no usable training utterance ({len(skipped)} skipped: {'; '.join(skipped[:5])})")
+        features = self._features(signals, None if groups is None else [groups[i] for i in keep])
+        used = {w for words in word_lists for w in words}
+        self.words_ = sorted(used)
+        self.pronunciations_ = {w: pronunciations[w] for w in self.words_}
+        self.phones_ = sorted({p for w in self.words_ for p in self.pronunciations_[w]} - {SILENCE}) + [SILENCE]
+        phone_index = {p: i for i, p in enumerate(self.phones_)}
+        all_units = [utterance_units([self.pronunciations_[w] for w in words], phone_index, self.silence) for words in word_lists]
+        usable_feats, usable_units, usable_words = [], [], []
+        for index, feats, units, words in zip(keep, features, all_units, word_lists):
+            needed = sum(1 for _, optional in units if not optional) * int(self.n_states)
+            if feats.shape[0] < needed:
+                skipped.append(f"{_name(X[index], index)}: transcript needs at least {needed} frames "
+                               f"({len(words)} word(s)), the clip has {feats.shape[0]}")
+                continue
+            usable_feats.append(feats)
+            usable_units.append(units)
+            usable_words.append(words)
+        if not usable_feats:
+            raise DataError(None, f"no usable training utterance ({len(skipped)} skipped: {'; '.join(skipped[:5])})")
+        if skipped:
+            warnings.warn(f"skipped {len(skipped)} training utterance(s): {'; '.join(skipped[:10])}"
+                          + (" ..." if len(skipped) > 10 else ""), stacklevel=2)
+        self._log(f"{len(usable_feats)} utterances, {sum(f.shape[0] for f in usable_feats)} frames, "
+                  f"{len(self.phones_)} phones, {len(self.words_)} words")
+        self.model_ = train(usable_feats, usable_units, self.phones_, n_states=int(self.n_states),
+                            n_mixtures=int(self.n_mixtures), flat_passes=int(self.flat_passes),
+                            passes_per_split=int(self.passes_per_split), mode=self.training,
+                            var_floor_ratio=float(self.var_floor), batch_size=int(self.batch_size), n_jobs=self.n_jobs,
+                            log=self._log)
+        self.lm_ = BigramLM(self.words_, usable_words, kind=self.lm)
+        self.skipped_ = skipped
+        self.n_skipped_ = len(skipped)
+        self.history_ = self.model_.history
+        self.train_seconds_ = time.perf_counter() - started
+        return self
+
+    # ---- decoding -------------------------------------------------------------------------
+    def _check_fitted(self):
+        if not hasattr(self, "model_"):
+            from sklearn.exceptions import NotFittedError
+
+            raise NotFittedError("TraditionalSpeechRecognizer is not fitted yet; call fit first")
+
+    def _graph(self):
+        phone_index = {p: i for i, p in enumerate(self.phones_)}
+        return build_graph(self.words_, self.pronunciations_, phone_index, self.model_.n_states, self.model_.log_self)
+
+    def _decode_all(self, X, groups=None):
+        self._check_fitted()
+        X = list(X)
+        signals = [as_waveform(item, sample_rate=int(self.sample_rate)) for item in X]
+        features = self._features(signals, groups)
+        graph = self._graph()
+        out = []
+        for feats in features:
+            state_ll = self.model_.gmm.log_likelihoods(feats)  # (T, S)
+            hyp = viterbi_decode(graph, self.lm_, state_ll, float(self.lm_weight), float(self.insertion_penalty), float(self.beam))
+            out.append((hyp, state_ll))
+        return graph, out
+
+    def predict(self, X, groups=None) -> list[str]:
+        """Transcripts of the clips `X`; `groups` (speakers) pool the CMVN as in fit."""
+        _, decoded = self._decode_all(X, groups)
+        return [" ".join(hyp.words) for hyp, _ in decoded]
+
+    def score(self, X, y, groups=None) -> float:
+        """1 - WER of the transcripts of `X` against `y`."""
+        from ..base import word_error_rate
+
+        return 1.0 - word_error_rate(list(y), self.predict(X, groups))
+
+    def predict_details(self, X, groups=None) -> list[dict]:
+        """Per clip: text, words with start/end seconds and confidence, and timed phones."""
+        graph, decoded = self._decode_all(X, groups)
+        hop = self._mfcc_config().hop_length / float(self.sample_rate)
+        details = []
+        for hyp, state_ll in decoded:
+            words, phones = segment(graph, hyp.positions, self.words_, self.phones_, self.model_.n_states, state_ll, hop)
+            details.append({"text": " ".join(hyp.words), "words": words, "phones": phones})
+        return details
+
+    # ---- stages ---------------------------------------------------------------------------
+    @property
+    def stages(self) -> list[Stage]:
+        dim = int(self.n_mfcc) * 3
+        return [
+            Stage("waveform", "input", f"samples at {int(self.sample_rate)} Hz, (N,)"),
+            Stage("mfcc", "hand-crafted", f"MFCC + deltas + delta-deltas with CMVN, (T, {dim})"),
+            Stage("phone_posteriors", "learned", "per-frame phone posteriors from the phone GMMs, (T, P)"),
+            Stage("state_path", "learned", "best HMM state per frame from the word-loop Viterbi search, (T,)"),
+            Stage("phones", "fixed", "phone sequence with start/end seconds"),
+            Stage("words", "output", "words with start/end seconds and confidence; the transcript"),
+        ]
+
+    def stage_outputs(self, item) -> dict:
+        """Every stage's output for one clip (CMVN per utterance, as no speaker is known)."""
+        self._check_fitted()
+        signal = as_waveform(item, sample_rate=int(self.sample_rate))
+        config = self._mfcc_config()
+        feats = add_deltas(mfcc(signal, config).astype(np.float64))
+        if self.cmvn != "none":
+            feats = cmvn([feats], None, variance=self.cmvn_variance)[0]
+        state_ll = self.model_.gmm.log_likelihoods(feats)
+        graph = self._graph()
+        hyp = viterbi_decode(graph, self.lm_, state_ll, float(self.lm_weight), float(self.insertion_penalty), float(self.beam))
+        hop = config.hop_length / float(self.sample_rate)
+        words, phones = segment(graph, hyp.positions, self.words_, self.phones_, self.model_.n_states, state_ll, hop)
+        return {
+            "waveform": signal,
+            "mfcc": feats,
+            "phone_posteriors": phone_posteriors(state_ll, len(self.phones_), self.model_.n_states),
+            "state_path": graph.state_ids[hyp.positions],
+            "phones": phones,
+            "words": {"text": " ".join(hyp.words), "words": words},
+        }
+
+    # ---- saving ---------------------------------------------------------------------------
+    def _get_state(self) -> ModelState:
+        self._check_fitted()
+        model = self.model_
+        meta = {"phones": self.phones_, "words": self.words_, "pronunciations": self.pronunciations_,
+                "n_states": model.n_states, "history": model.history, "skipped": self.skipped_,
+                "train_seconds": self.train_seconds_}
+        arrays = {"gmm.means": model.gmm.means, "gmm.variances": model.gmm.variances,
+                  "gmm.log_weights": model.gmm.log_weights, "hmm.log_self": model.log_self,
+                  "hmm.var_floor": model.var_floor, "lm.matrix": self.lm_.matrix, "lm.start": self.lm_.start,
+                  "lm.end": self.lm_.end}
+        return ModelState(meta=meta, arrays=arrays)
+
+    @classmethod
+    def _from_state(cls, params, state: ModelState):
+        est = cls(**params)
+        meta, arrays = state.meta, state.arrays
+        gmm = DiagGMMBank(arrays["gmm.means"], arrays["gmm.variances"], arrays["gmm.log_weights"])
+        est.model_ = PhoneModel(list(meta["phones"]), int(meta["n_states"]), gmm, np.asarray(arrays["hmm.log_self"], dtype=np.float64),
+                                np.asarray(arrays["hmm.var_floor"], dtype=np.float64), list(meta.get("history", [])))
+        est.phones_ = list(meta["phones"])
+        est.words_ = list(meta["words"])
+        est.pronunciations_ = {w: list(p) for w, p in meta["pronunciations"].items()}
+        lm = BigramLM(est.words_, None, kind="loop")
+        lm.matrix, lm.start, lm.end = (np.asarray(arrays[k], dtype=np.float64) for k in ("lm.matrix", "lm.start", "lm.end"))
+        est.lm_ = lm
+        est.skipped_ = list(meta.get("skipped", []))
+        est.n_skipped_ = len(est.skipped_)
+        est.history_ = est.model_.history
+        est.train_seconds_ = float(meta.get("train_seconds", 0.0))
+        return est

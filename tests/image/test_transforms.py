@@ -1,0 +1,52 @@
+"""Resizing to a square, normalisation, batch augmentation and mixing."""
+
+import numpy as np
+import pytest
+import torch
+
+from e2elab.image.transforms import Augment, channel_stats, fit_square, is_colour, mix_batch, normalise, tta_views
+
+
+@pytest.mark.parametrize("shape", [(30, 12), (12, 30, 3), (16, 16)])
+def test_fit_square_pad_and_crop(shape):
+    image = np.random.default_rng(0).integers(0, 255, shape).astype(np.uint8)
+    for mode in ("pad", "crop"):
+        out = fit_square(image, 16, mode)
+        assert out.shape == (16, 16) + shape[2:] and out.dtype == np.uint8
+    with pytest.raises(ValueError):
+        fit_square(image, 16, "stretch")
+
+
+def test_pad_keeps_the_whole_image_crop_fills():
+    image = np.full((20, 40), 200, np.uint8)
+    image[:, :2] = 0  # a dark left edge survives padding (edge-padded) but not cropping's centre
+    assert fit_square(image, 20, "pad")[10, 0] == 0
+    assert fit_square(image, 20, "crop")[10, 0] == 200
+
+
+def test_normalise_uses_channel_stats():
+    images = torch.randint(0, 256, (10, 3, 8, 8), dtype=torch.uint8)
+    mean, std = channel_stats(images)
+    x = normalise(images, mean, std)
+    assert torch.allclose(x.mean(dim=(0, 2, 3)), torch.zeros(3), atol=1e-4)
+    assert torch.allclose(x.std(dim=(0, 2, 3)), torch.ones(3), atol=1e-2)
+
+
+def test_augment_and_mix_keep_shapes():
+    torch.manual_seed(0)
+    x, y = torch.randn(6, 3, 16, 16), torch.arange(6)
+    assert Augment(rotate=10)(x).shape == x.shape
+    identity = Augment(scale=(1, 1), translate=0, flip=False, jitter=0)(x)
+    torch.testing.assert_close(identity, x, atol=1e-4, rtol=0)
+    for kind in ("mixup", "cutmix"):
+        mixed, ya, yb, lam = mix_batch(x, y, kind, prob=1.0)
+        assert mixed.shape == x.shape and 0 <= lam <= 1 and torch.equal(ya, y)
+    assert mix_batch(x, y, None)[3] == 1.0
+    assert len(tta_views(x, flip=True)) == 4 and len(tta_views(x, flip=False)) == 3
+
+
+def test_is_colour():
+    gray = np.zeros((4, 4, 3), np.uint8)
+    assert not is_colour(gray) and not is_colour(gray[:, :, 0])
+    gray[0, 0, 1] = 9
+    assert is_colour(gray)

@@ -1,0 +1,189 @@
+"""The end-to-end recogniser on synthetic "speech": every character is a tone, so a tiny network
+can learn the mapping in seconds. Real-data figures are in the slow tests at the end."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from sklearn.base import clone
+
+import e2elab
+from e2elab.errors import AudioError, DataError
+from e2elab.speech.end_to_end import EndToEndSpeechRecognizer
+
+RATE = 16_000  # bare arrays are 16 kHz by contract
+TONES = {"g": 450.0, "o": 1300.0, "n": 2600.0}
+TRANSCRIPTS = ["go", "no", "on", "go no", "no on", "on go", "no", "go on"]
+
+
+def synthesise(text: str, rng: np.random.Generator) -> np.ndarray:
+    """One tone burst per character, a short silence per space, a little noise throughout."""
+    pieces = [np.zeros(int(0.05 * RATE))]
+    for ch in text:
+        n = int(rng.uniform(0.09, 0.13) * RATE)
+        if ch == " ":
+            pieces.append(np.zeros(n))
+        else:
+            t = np.arange(n) / RATE
+            pieces.append(0.3 * np.sin(2 * np.pi * TONES[ch] * t) * np.hanning(n))
+    pieces.append(np.zeros(int(0.05 * RATE)))
+    wave = np.concatenate(pieces)
+    return (wave + rng.normal(scale=0.003, size=wave.size)).astype(np.float32)
+
+
+def tiny(**params) -> EndToEndSpeechRecognizer:
+    settings = dict(n_filters=16, width=32, depth=1, dropout=0.0, epochs=60, batch_size=4, lr=1e-2,
+                    validation_fraction=0, augment=False, decoder="greedy", num_threads=1, seed=0)
+    settings.update(params)
+    return EndToEndSpeechRecognizer(**settings)
+
+
+@pytest.fixture(scope="module")
+def data():
+    rng = np.random.default_rng(0)
+    return [synthesise(t, rng) for t in TRANSCRIPTS], list(TRANSCRIPTS)
+
+
+@pytest.fixture(scope="module")
+def fitted(data):
+    X, y = data
+    return tiny().fit(X, y)
+
+
+def test_tiny_model_overfits_to_zero_wer(fitted, data):
+    X, y = data
+    assert fitted.predict(X) == y
+    for decoder in ("beam", "lexicon"):
+        model = clone(fitted).set_params(decoder=decoder)
+        model.__dict__.update({k: v for k, v in fitted.__dict__.items() if k.endswith("_")})
+        assert model.score(X, y) == 1.0
+
+
+def test_registered_and_clonable():
+    model = e2elab.make_pipeline("speech", "end-to-end", width=48)
+    assert isinstance(model, EndToEndSpeechRecognizer)
+    copy = clone(model)
+    assert copy.get_params() == model.get_params() and copy is not model
+    assert [s.name for s in model.stages] == ["waveform", "frontend", "encoder", "posteriors", "transcript"]
+    assert model.stages[1].kind == "learned"
+    assert EndToEndSpeechRecognizer(frontend="logmel").stages[1].kind == "fixed"
+
+
+def test_save_and_load_give_the_same_model(fitted, data, tmp_path):
+    X, _ = data
+    e2elab.save(fitted, tmp_path / "model")
+    loaded = e2elab.load(tmp_path / "model")
+    assert loaded.get_params() == fitted.get_params()
+    assert loaded.predict(X) == fitted.predict(X)
+    a = fitted.stage_outputs(X[3])["posteriors"]
+    b = loaded.stage_outputs(X[3])["posteriors"]
+    assert np.allclose(a, b, atol=1e-6)
+
+
+def test_predict_details_time_each_word(fitted, data):
+    X, y = data
+    details = fitted.predict_details(X[3:5])
+    for item, wave, text in zip(details, X[3:5], y[3:5]):
+        assert item["text"] == text
+        assert [w["word"] for w in item["words"]] == text.split()
+        duration = len(wave) / RATE
+        previous_end = 0.0
+        for word in item["words"]:
+            assert previous_end <= word["start"] < word["end"] <= duration + 0.05
+            assert 0.0 <= word["confidence"] <= 1.0
+            previous_end = word["end"]
+
+
+def test_stage_outputs_cover_every_stage(fitted, data):
+    X, y = data
+    out = fitted.stage_outputs(X[0])
+    assert set(out) == {s.name for s in fitted.stages}
+    assert out["waveform"].ndim == 1
+    n_filters, frames = out["frontend"].shape
+    assert n_filters == 16 and abs(frames - len(out["waveform"]) / 80) <= 1
+    assert out["encoder"].shape == (out["posteriors"].shape[0], 64)
+    assert np.allclose(out["posteriors"].sum(axis=1), 1.0, atol=1e-4)
+    assert out["transcript"] == y[0]
+    bands = fitted.filter_bands()
+    assert bands.shape == (16, 2) and np.all(bands[:, 1] > bands[:, 0])
+
+
+def test_bad_clips_raise_or_are_skipped(data, tmp_path):
+    X, y = data
+    corrupt = tmp_path / "corrupt.wav"
+    corrupt.write_bytes(b"RIFF\x00\x00\x00\x00WAVEnot really audio")
+    with pytest.raises(AudioError, match="corrupt.wav"):
+        tiny(epochs=1).fit(list(X[:4]) + [str(corrupt)], y[:5])
+    with pytest.raises(AudioError, match="silent"):
+        tiny(epochs=1).fit(list(X[:4]) + [np.zeros(RATE, dtype=np.float32)], y[:5])
+    with pytest.raises(AudioError, match="empty"):
+        tiny(epochs=1).fit(list(X[:4]) + [np.zeros(0, dtype=np.float32)], y[:5])
+    with pytest.raises(AudioError, match="over the limit"):
+        tiny(epochs=1, max_seconds=0.5).fit(list(X[:5]), y[:5])
+    model = tiny(epochs=1, on_error="skip").fit(list(X[:4]) + [str(corrupt), np.zeros(0, dtype=np.float32)], y[:6])
+    assert model.n_skipped_ == 2 and "corrupt.wav" in model.skipped_[0][0]
+    assert model.predict([str(corrupt), X[0]])[0] == ""
+
+
+def test_transcripts_are_normalised_or_rejected(data):
+    X, y = data
+    model = tiny(epochs=1).fit(X[:3], ["Go!", "NO", "on."])
+    assert model.lexicon_ == ["go", "no", "on"]
+    with pytest.raises(DataError, match="transcript 1"):
+        tiny(epochs=1).fit(X[:3], ["go", "n€o", "on"])
+    assert tiny(epochs=1, on_error="skip").fit(X[:3], ["go", "n€o", "on"]).n_skipped_ == 1
+
+
+def test_resume_continues_the_same_run(data, tmp_path, monkeypatch):
+    import e2elab.nn.trainer as trainer
+
+    X, y = data
+    params = dict(epochs=4, augment=True, noise_snr_db=20.0)
+    straight = tiny(**params).fit(X, y)
+
+    real_write = trainer.write_metrics
+
+    def interrupt_after_two(directory, history):
+        real_write(directory, history)
+        if len(history) == 2:
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(trainer, "write_metrics", interrupt_after_two)
+    with pytest.raises(KeyboardInterrupt):
+        tiny(checkpoint_dir=str(tmp_path / "run"), **params).fit(X, y)
+    monkeypatch.setattr(trainer, "write_metrics", real_write)
+    resumed = tiny(checkpoint_dir=str(tmp_path / "run"), **params).fit(X, y)
+
+    assert [round(h["train_loss"], 6) for h in resumed.history_] == [round(h["train_loss"], 6) for h in straight.history_]
+    for (name, a), b in zip(straight.model_.state_dict().items(), resumed.model_.state_dict().values()):
+        assert torch.allclose(a.float(), b.float(), atol=1e-6), name
+
+
+# ----------------------------------------------------------------- figures (slow)
+
+FSDD_PARAMS = dict(epochs=8, validation_fraction=0, num_threads=2)
+
+
+@pytest.mark.slow
+def test_speech_digits_held_out_voices_wer_at_most_5_percent():
+    ds = e2elab.load_dataset("speech-digits")
+    train = ds.split == "train"
+    model = EndToEndSpeechRecognizer(**FSDD_PARAMS).fit(ds.X[train], ds.y[train], groups=ds.groups[train])
+    wer = 1.0 - model.score(ds.X[~train], ds.y[~train])
+    print(f"speech-digits held-out voices: WER {wer:.4f}")
+    assert wer <= 0.05
+
+
+@pytest.mark.slow
+def test_fsdd_leave_one_speaker_out(shared_data):
+    shared_data("fsdd")
+    ds = e2elab.load_dataset("fsdd")
+    accuracies = {}
+    for speaker in np.unique(ds.groups):
+        test = ds.groups == speaker
+        model = EndToEndSpeechRecognizer(**FSDD_PARAMS).fit(ds.X[~test], ds.y[~test], groups=ds.groups[~test])
+        accuracies[speaker] = float(np.mean(np.array(model.predict(ds.X[test])) == ds.y[test]))
+    print("FSDD leave-one-speaker-out word accuracy:", accuracies)
+    assert np.mean(list(accuracies.values())) >= 0.90
+    assert min(accuracies.values()) >= 0.80
