@@ -29,7 +29,8 @@ def parse_seeds(text: str) -> list[int]:
         raise E2elabError(f"--seeds expects integers, got {text!r}") from None
     if len(values) == 1:
         if values[0] < 1:
-            raise E2elabError("--seeds N needs N >= 1")
+            raise E2elabError(f"--seeds {values[0]}: a single number is a count of seeds 0..N-1; "
+                              "give a count of at least 1, or a list such as 0,1")
         return list(range(values[0]))
     return values
 

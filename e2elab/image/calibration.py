@@ -14,11 +14,18 @@ import torch
 import torch.nn.functional as F
 
 
-def fit_temperature(logits: torch.Tensor, labels: torch.Tensor, max_iter: int = 200) -> float:
-    """The temperature T minimising NLL(softmax(logits / T), labels) on held-out (N, K) logits.
+MIN_TEMPERATURE, MAX_TEMPERATURE = 0.5, 10.0
 
-    Optimised over log T (so T stays positive) with L-BFGS; returns 1.0 when there is nothing
-    to fit on.
+
+def fit_temperature(logits: torch.Tensor, labels: torch.Tensor, max_iter: int = 200,
+                    bounds: tuple[float, float] = (MIN_TEMPERATURE, MAX_TEMPERATURE)) -> float:
+    """The temperature T in `bounds` minimising NLL(softmax(logits / T), labels) on held-out
+    (N, K) logits; 1.0 when there is nothing to fit on.
+
+    Optimised over log T with L-BFGS. The NLL is convex in 1/T, so clipping the free optimum to
+    `bounds` gives the bounded optimum. The lower bound matters: when the held-out items are all
+    classified correctly the NLL keeps falling as T -> 0, and an unbounded fit would make the
+    model claim a certainty that a few hundred correct answers do not prove.
     """
     if len(labels) == 0:
         return 1.0
@@ -34,7 +41,9 @@ def fit_temperature(logits: torch.Tensor, labels: torch.Tensor, max_iter: int = 
 
     optimiser.step(closure)
     temperature = float(log_t.detach().exp())
-    return temperature if np.isfinite(temperature) else 1.0
+    if not np.isfinite(temperature):
+        return 1.0
+    return float(min(max(temperature, bounds[0]), bounds[1]))
 
 
 def expected_calibration_error(probabilities: np.ndarray, labels: np.ndarray, bins: int = 15) -> float:

@@ -53,10 +53,13 @@ class TraditionalImageClassifier(PipelineMixin, ClassifierMixin, BaseEstimator):
     "mutual_info" | "l1") keeping `k` features; classifier ("auto" | "linear" | "rbf" | "chi2" |
     "logistic") with regularisation `C`; step and sizes of the dense grid; min_points (a detector
     finding fewer falls back to the dense grid; 0 never falls back, and an image without points
-    then encodes to an empty histogram); image_size (side of the
-    square that whole-image descriptors see; None = chosen from the data); n_jobs (descriptor
-    extraction workers); on_error ("raise" | "skip" unreadable images and single-image classes
-    while fitting); seed.
+    then encodes to an empty histogram); image_size (side of the square that whole-image
+    descriptors see; None = chosen from the data); n_jobs (descriptor extraction workers);
+    on_error ("raise" | "skip" unreadable images and single-image classes while fitting); seed.
+
+    `predict` gives the classifier's own decision; `predict_proba` its Platt-scaled
+    probabilities. After `predict`, ``prediction_report_`` counts the batch's keypoints, detector
+    fallbacks and images without keypoints (which still get a prediction).
     """
 
     def __init__(self, detector="dense", descriptor="auto", encoding="bovw", codebook_size=200, pyramid=(1, 2),

@@ -11,7 +11,6 @@ phones and their times.
 
 from __future__ import annotations
 
-from collections import Counter
 from dataclasses import dataclass
 
 import numpy as np
@@ -51,9 +50,6 @@ class BigramLM:
         with np.errstate(divide="ignore"):
             logp = np.log(smoothed / smoothed.sum(1, keepdims=True))
         self.matrix, self.start, self.end = logp[:n, :n], logp[n, :n], logp[:n, n]
-
-    def unigram_counts(self, transcripts) -> Counter:
-        return Counter(w for s in transcripts for w in s)
 
 
 @dataclass

@@ -8,6 +8,7 @@ with a word n-gram language model estimated from the training transcripts.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from pathlib import Path
 
@@ -58,6 +59,20 @@ def _pad_batch(items):
     return waves, lengths, [t for _, t in items]
 
 
+@contextlib.contextmanager
+def _torch_threads(n: int | None):
+    """Run with `n` torch threads (None: leave torch's setting), restoring the old count after."""
+    if not n:
+        yield
+        return
+    before = torch.get_num_threads()
+    torch.set_num_threads(int(n))
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
 def _ctc_step(module, batch, device):
     waves, lengths, targets = batch
     log_probs, frames = module(waves.to(device), lengths.to(device))  # (B, T', V)
@@ -75,8 +90,11 @@ class EndToEndSpeechRecognizer(SpeechRecognizerMixin, BaseEstimator):
                    fixed ablation), n_filters
       encoder      width, depth (BiGRU layers), dropout
       training     epochs, batch_size, batch_seconds (cap on padded audio per batch), lr,
-                   weight_decay, patience, validation_fraction (speakers held out for early
-                   stopping; 0 trains on everything and keeps the last epoch)
+                   weight_decay, patience, validation_fraction (whole speakers, from `groups`,
+                   held out to pick the best epoch and stop early; the default 0 trains on
+                   everything and keeps the last epoch: with a handful of speakers, holding one
+                   out costs more than early stopping gains, and the one-cycle schedule ends at
+                   a tiny learning rate, so the last epoch is a good one)
       augmentation speed, eq_db, noise_snr_db, gain_db (waveform); time_masks, freq_masks
                    (on the front-end output); `augment=False` switches all of them off
       decoding     decoder ("greedy", "beam", "lexicon"), beam_width, words (extra allowed
@@ -85,8 +103,8 @@ class EndToEndSpeechRecognizer(SpeechRecognizerMixin, BaseEstimator):
     """
 
     def __init__(self, sample_rate=8000, frontend="sinc", n_filters=40, width=128, depth=2, dropout=0.15,
-                 epochs=30, batch_size=32, batch_seconds=24.0, lr=3e-3, weight_decay=5e-4, patience=None,
-                 validation_fraction=0.1, augment=True, speed=0.1, eq_db=8.0, noise_snr_db=10.0, gain_db=10.0,
+                 epochs=8, batch_size=32, batch_seconds=24.0, lr=3e-3, weight_decay=5e-4, patience=None,
+                 validation_fraction=0.0, augment=True, speed=0.1, eq_db=8.0, noise_snr_db=10.0, gain_db=10.0,
                  time_masks=2, freq_masks=2, decoder="lexicon", beam_width=8, words=None, lm_order=2,
                  lm_weight=0.5, word_bonus=0.0, max_seconds=30.0, on_error="raise", device="auto",
                  num_threads=None, checkpoint_dir=None, seed=0, verbose=False):
@@ -171,15 +189,17 @@ class EndToEndSpeechRecognizer(SpeechRecognizerMixin, BaseEstimator):
 
     def fit(self, X, y, groups=None):
         """Learn from raw clips `X` and their transcripts `y`; `groups` (speakers) shape the validation split."""
+        self._check_params()
+        if len(X) != len(y):
+            raise ValueError(f"{len(X)} clips but {len(y)} transcripts")
+        with _torch_threads(self.num_threads):
+            return self._fit(X, y, groups)
+
+    def _fit(self, X, y, groups):
         from ..data.splits import validation_indices
         from ..nn import TrainConfig, train
         from ..nn.batching import length_bucketed_batches
 
-        self._check_params()
-        if len(X) != len(y):
-            raise ValueError(f"{len(X)} clips but {len(y)} transcripts")
-        if self.num_threads:
-            torch.set_num_threads(int(self.num_threads))
         self.vocabulary_ = CharVocabulary()
         waves, skipped = self._read(X, "training")
         texts, targets, keep = [], [], []
@@ -267,14 +287,12 @@ class EndToEndSpeechRecognizer(SpeechRecognizerMixin, BaseEstimator):
     def _posteriors(self, waves: list[np.ndarray | None], batch_seconds: float = 60.0) -> list[np.ndarray | None]:
         """Per-frame log-probabilities (T', V) of every clip, batched by length."""
         self._check_fitted()
-        if self.num_threads:
-            torch.set_num_threads(int(self.num_threads))
         model = self.model_.eval()
         out: list[np.ndarray | None] = [None] * len(waves)
         order = sorted((i for i, w in enumerate(waves) if w is not None), key=lambda i: len(waves[i]))
         cap = batch_seconds * self.sample_rate
         start = 0
-        with torch.no_grad():
+        with torch.no_grad(), _torch_threads(self.num_threads):
             while start < len(order):
                 stop = start + 1
                 while stop < len(order) and len(waves[order[stop]]) * (stop - start + 1) <= cap:

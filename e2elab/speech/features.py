@@ -7,8 +7,8 @@ and delta-delta regression and CMVN per utterance or per speaker.
 The MFCC follows ``librosa.feature.mfcc`` (Slaney mel scale and area normalisation, centred
 zero-padded frames, periodic Hann window, ``10 log10`` power, orthonormal DCT-II, librosa's
 lifter) so the two agree on the same settings; it is faster because the filterbank, window and
-DCT matrices are built once and cached, frames are strided views, and :func:`mfcc_batch` puts
-the frames of many clips through one real FFT and one matrix product.
+DCT matrices are built once and cached, frames are strided views of the signal, and the
+spectrum is computed in float32.
 """
 
 from __future__ import annotations
@@ -147,27 +147,15 @@ def mfcc(signal: np.ndarray, config: MfccConfig | None = None) -> np.ndarray:
     return _frames_to_mfcc(frame_signal(signal, config), config)
 
 
-def mfcc_batch(signals, config: MfccConfig | None = None, block_frames: int = 4096) -> list[np.ndarray]:
+def mfcc_batch(signals, config: MfccConfig | None = None) -> list[np.ndarray]:
     """MFCC of many waveforms, [(T_i, n_mfcc)].
 
-    The frames of consecutive clips go through the FFT and the filterbank together, in blocks
-    of about `block_frames` frames: large enough to amortise the calls, small enough to stay in
-    cache.
+    Clip by clip: stacking many clips' frames into one FFT and one filterbank product was
+    measured slower, as large matrix products hand over to multi-threaded BLAS, which loses
+    on a busy machine; the cached matrices already remove librosa's per-call set-up.
     """
     config = config or MfccConfig()
-    framed = [frame_signal(s, config) for s in signals]
-    out: list[np.ndarray] = []
-    start = 0
-    while start < len(framed):
-        stop, count = start, 0
-        while stop < len(framed) and (count == 0 or count + framed[stop].shape[0] <= block_frames):
-            count += framed[stop].shape[0]
-            stop += 1
-        cepstra = _frames_to_mfcc(np.concatenate(framed[start:stop], axis=0), config)  # (sum T_i, n_mfcc)
-        bounds = np.cumsum([f.shape[0] for f in framed[start:stop]])[:-1]
-        out.extend(np.split(cepstra, bounds, axis=0))
-        start = stop
-    return out
+    return [mfcc(s, config) for s in signals]
 
 
 def deltas(features: np.ndarray, width: int = 2) -> np.ndarray:

@@ -37,9 +37,6 @@ class PhoneModel:
     def log_exit(self) -> np.ndarray:
         return np.log1p(-np.exp(self.log_self))
 
-    def phone_of_state(self) -> np.ndarray:
-        return np.arange(len(self.phones) * self.n_states) // self.n_states
-
     def composite(self, units: list[tuple[int, bool]], skip_prob: float = 0.5) -> Composite:
         return build_composite(units, self.n_states, self.log_exit, skip_prob)
 

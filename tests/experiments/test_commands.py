@@ -39,6 +39,7 @@ def test_compare_command(stand_ins, digit_folder, tmp_path, capsys):
     assert len(list((run / "cells").glob("*.json"))) == 4
 
 
+@pytest.mark.filterwarnings("ignore::UserWarning")  # the stand-in's warnings, from worker threads
 def test_curve_command(stand_ins, digit_folder, tmp_path, capsys):
     run = tmp_path / "run"
     code = main(["curve", "image", "--data", str(digit_folder), "--out", str(run), "--sizes", "20,40,80,1.0",
@@ -60,6 +61,8 @@ def test_bad_sizes_are_a_clear_error(stand_ins, digit_folder, tmp_path, capsys):
 def test_argument_parsing():
     assert parse_seeds("3") == [0, 1, 2]
     assert parse_seeds("4,7") == [4, 7]
+    with pytest.raises(E2elabError, match="count of seeds"):
+        parse_seeds("0")
     assert parse_kind_params(["end-to-end.epochs=20", "traditional.kernel=rbf", "end-to-end.lr=0.01"]) == {
         "end-to-end": {"epochs": 20, "lr": 0.01}, "traditional": {"kernel": "rbf"}}
     with pytest.raises(E2elabError, match="KIND.KEY=VALUE"):

@@ -23,3 +23,9 @@ def test_ece():
     wrong = perfect[:, ::-1]
     assert expected_calibration_error(wrong, labels) == 1.0
     assert fit_temperature(torch.zeros(0, 3), torch.zeros(0)) == 1.0
+
+
+def test_no_errors_do_not_drive_temperature_to_zero():
+    logits = torch.tensor([[2.0, 0.0], [0.0, 2.0]] * 50)
+    labels = torch.tensor([0, 1] * 50)
+    assert fit_temperature(logits, labels) == 0.5

@@ -94,6 +94,8 @@ def test_grayscale_and_colour_and_odd_sizes():
     colour = EndToEndImageClassifier(**{**FAST, "epochs": 2}, resize="crop").fit(Xc, yc)
     assert colour.channels_ == 3 and colour.policy_["flip"] and colour.policy_["mix"] == "cutmix"
     assert colour.predict([Xc[0][:, :, 0]]).shape == (1,)  # a gray image given to a colour model
+    assert colour.predict([np.zeros((1500, 1000, 3), np.uint8)]).shape == (1,)  # far larger than the input
+    assert colour.predict_proba([]).shape == (0, 3)
 
 
 def test_stages_and_stage_outputs():

@@ -135,6 +135,16 @@ def test_transcripts_are_normalised_or_rejected(data):
     assert tiny(epochs=1, on_error="skip").fit(X[:3], ["go", "n€o", "on"]).n_skipped_ == 1
 
 
+def test_validation_holds_whole_speakers_out(data):
+    X, y = data
+    X, y = list(X) * 3, list(y) * 3
+    groups = [f"speaker{i % 4}" for i in range(len(y))]
+    model = tiny(epochs=2, validation_fraction=0.25).fit(X, y, groups=groups)
+    assert len(model.history_) == 2
+    assert {"val_loss", "val_wer"} <= set(model.history_[0])
+    assert 1 <= model.best_epoch_ <= 2
+
+
 def test_resume_continues_the_same_run(data, tmp_path, monkeypatch):
     import e2elab.nn.trainer as trainer
 
