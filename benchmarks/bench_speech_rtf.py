@@ -1,7 +1,8 @@
 """Inference real-time factor of the end-to-end recogniser on one CPU thread (target <= 0.02).
 
 Transcribes clips one at a time, as a service would (waveform in memory -> front-end -> encoder
--> CTC posteriors -> decoder -> text), and divides the processing time by the audio duration.
+-> CTC posteriors -> decoder -> text), and divides the processing time (wall clock, and the
+process's CPU time) by the audio duration.
 The reference, measured in the same run on the same clips, is the same network with the fixed
 log-mel front-end (the ablation), so the ratio is the cost of the learned filterbank.
 
@@ -54,13 +55,18 @@ def untrained(frontend: str, decoder: str):
     return model
 
 
-def real_time_factor(model, clips) -> float:
+def real_time_factor(model, clips) -> tuple[float, float]:
+    """(wall-clock, CPU-time) seconds of processing per second of audio.
+
+    On a shared machine the wall clock also counts time spent waiting for a core; the process's
+    CPU time (one thread) is what a dedicated core would need.
+    """
     model.predict([clips[0]])  # warm up
-    started = time.perf_counter()
+    wall, cpu = time.perf_counter(), time.process_time()
     for clip in clips:
         model.predict([clip])
-    seconds = time.perf_counter() - started
-    return seconds / sum(len(w) / rate for w, rate in clips)
+    audio = sum(len(w) / rate for w, rate in clips)
+    return (time.perf_counter() - wall) / audio, (time.process_time() - cpu) / audio
 
 
 def main():
@@ -84,15 +90,16 @@ def main():
         reference = untrained("logmel", args.decoder or "lexicon")
     clips, source = test_clips(args.clips, model.sample_rate)
     decoder = model.decoder
-    rtf = real_time_factor(model, clips)
-    reference_rtf = real_time_factor(reference, clips)
-    greedy = model.set_params(decoder="greedy") if model.decoder != "greedy" else model
-    network_rtf = real_time_factor(greedy, clips)
+    rtf, rtf_cpu = real_time_factor(model, clips)
+    reference_rtf, reference_cpu = real_time_factor(reference, clips)
+    network_rtf, network_cpu = real_time_factor(model.set_params(decoder="greedy"), clips)
     print(json.dumps({"benchmark": "speech_rtf", "threads": torch.get_num_threads(), "clips": len(clips), "source": source,
                       "model": args.model or "untrained", "frontend": model.frontend, "decoder": decoder,
-                      "rtf": round(rtf, 5), "rtf_greedy": round(network_rtf, 5),
+                      "rtf": round(rtf, 5), "rtf_cpu": round(rtf_cpu, 5),
+                      "rtf_greedy": round(network_rtf, 5), "rtf_greedy_cpu": round(network_cpu, 5),
                       "reference": "logmel front-end", "reference_rtf": round(reference_rtf, 5),
-                      "ratio": round(rtf / reference_rtf, 3), "target": 0.02, "meets_target": rtf <= 0.02}))
+                      "reference_rtf_cpu": round(reference_cpu, 5), "ratio": round(rtf_cpu / reference_cpu, 3),
+                      "target": 0.02, "meets_target": rtf <= 0.02, "meets_target_cpu": rtf_cpu <= 0.02}))
 
 
 if __name__ == "__main__":

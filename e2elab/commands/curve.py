@@ -23,6 +23,9 @@ def add_arguments(parser):
     parser.add_argument("--test-size", type=float, default=0.25,
                         help="images without a test split of their own: the stratified held-out fraction")
     parser.add_argument("--test-speakers", type=int, default=1, help="speech: how many speakers form the fixed test set")
+    parser.add_argument("--min-updates", type=int, metavar="U",
+                        help="pipelines trained by epochs get at least U gradient updates at every size (their epochs are raised "
+                             "for small training sets), so that small sizes are not simply under-trained")
     parser.add_argument("--bootstrap", type=int, default=500, metavar="B", help="bootstrap resamples for the intervals of the laws")
     add_grid_arguments(parser)
 
@@ -35,7 +38,8 @@ def run(args) -> int:
         summary = curve(args.task, args.data, args.out, pipelines=parse_pipelines(args.pipelines),
                         sizes=parse_sizes(args.sizes) if args.sizes else None, seeds=parse_seeds(args.seeds),
                         params=parse_kind_params(args.param), test_size=args.test_size, test_groups=args.test_speakers,
-                        target=args.target, n_boot=args.bootstrap, jobs=args.jobs, backend=args.backend,
+                        target=args.target, n_boot=args.bootstrap, min_updates=args.min_updates,
+                        jobs=args.jobs, backend=args.backend,
                         progress=not args.no_progress, on_error=args.on_error)
     except (ValueError, ImportError) as err:  # bad settings, or a backend whose package is missing
         raise E2elabError(str(err)) from None

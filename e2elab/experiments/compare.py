@@ -72,7 +72,9 @@ def compare_splits(dataset, folds: int = 6, test_size: float = 0.25, split_seed:
         if folds < 2:
             raise ValueError("--folds must be at least 2")
         parts = leave_one_group_out(dataset.groups) if folds == n_groups else group_kfold(dataset.groups, folds, split_seed)
-        return {f"fold{i}": split for i, split in enumerate(parts)}, {"kind": "group", "folds": folds}
+        splits = {f"fold{i}": split for i, split in enumerate(parts)}
+        held_out = {name: sorted(set(dataset.groups[test].tolist())) for name, (_, test) in splits.items()}
+        return splits, {"kind": "group", "folds": folds, "test_groups": held_out}
     if {"train", "test"} <= set(dataset.splits):
         split = train_test_indices(dataset, kind="predefined")
         return {"dataset": split}, {"kind": "predefined", "folds": 1}

@@ -16,6 +16,7 @@ bootstrap intervals. Writes ``RUN/curve.json``, ``RUN/curve.png`` and ``RUN/cell
 from __future__ import annotations
 
 import itertools
+import math
 import tempfile
 from pathlib import Path
 
@@ -87,11 +88,14 @@ def fixed_test_split(dataset, test_size: float = 0.25, test_groups: int = 1) -> 
 
 def curve(task: str, data, out=None, *, pipelines=None, sizes=None, seeds=(0, 1, 2), params: dict | None = None,
           test_size: float = 0.25, test_groups: int = 1, target: float | None = None, n_boot: int = 500,
-          jobs: int = 1, backend: str = "loky", progress: bool = True, on_error: str = "raise") -> dict:
+          min_updates: int | None = None, jobs: int = 1, backend: str = "loky", progress: bool = True,
+          on_error: str = "raise") -> dict:
     """Learning curves of every pipeline of `task` (curve.json's content; see the module docstring).
 
     sizes: absolute sizes and/or fractions of the training pool (items for images, speakers for
     speech); None takes a default ladder. target: an error for which to report the size needed.
+    min_updates: for pipelines trained by epochs (they take `epochs` and `batch_size`), raise the
+    epochs of small training sets so that every size gets at least this many gradient updates.
     """
     from ..data.splits import subsample_indices
 
@@ -111,7 +115,8 @@ def curve(task: str, data, out=None, *, pipelines=None, sizes=None, seeds=(0, 1,
     cells = []
     for kind, n, seed in itertools.product(kinds, ns, seeds):
         name = f"n{n}_seed{seed}"
-        spec = {"experiment": "curve", "task": task, "data": data_name, "kind": kind, "params": params.get(kind, {}),
+        cell_params = with_min_updates(task, kind, params.get(kind, {}), len(splits[name][0]), min_updates)
+        spec = {"experiment": "curve", "task": task, "data": data_name, "kind": kind, "params": cell_params,
                 "seed": seed, "split": name, "split_digest": split_digest(*splits[name]), "n": n, "unit": unit}
         cells.append(Cell(f"{kind}__n{n}__seed{seed}", spec))
 
@@ -124,7 +129,7 @@ def curve(task: str, data, out=None, *, pipelines=None, sizes=None, seeds=(0, 1,
     if task == "speech":
         test_info["groups"] = sorted(set(dataset.groups[test_idx].tolist()))
     summary = {"task": task, "data": data_name, "metric": METRICS[task], "lower_is_better": True, "unit": unit,
-               "test": test_info, "seeds": seeds, "sizes": ns, "pipelines": {}}
+               "test": test_info, "seeds": seeds, "sizes": ns, "min_updates": min_updates, "pipelines": {}}
     boots = {}
     for kind in kinds:
         done = [(c.spec["n"], results[c.key]) for c in cells if c.spec["kind"] == kind]
@@ -139,6 +144,28 @@ def curve(task: str, data, out=None, *, pipelines=None, sizes=None, seeds=(0, 1,
         write_json(Path(out) / "curve.json", summary)
         plot_curve(summary, Path(out) / "curve.png")
     return summary
+
+
+def with_min_updates(task: str, kind: str, params: dict, n_items: int, min_updates: int | None) -> dict:
+    """`params` with `epochs` raised to give at least `min_updates` updates on `n_items` items.
+
+    With a fixed number of epochs a small training set gets few gradient steps, so the curve would
+    measure under-training as much as a lack of data; this keeps a floor on the optimisation.
+    Pipelines without `epochs` and `batch_size` parameters are left as they are.
+    """
+    import inspect
+
+    from ..registry import get_pipeline_class
+
+    if not min_updates:
+        return dict(params)
+    accepted = inspect.signature(get_pipeline_class(task, kind).__init__).parameters
+    if "epochs" not in accepted or "batch_size" not in accepted:
+        return dict(params)
+    epochs = int(params.get("epochs", accepted["epochs"].default))
+    batch = int(params.get("batch_size", accepted["batch_size"].default))
+    needed = math.ceil(min_updates / math.ceil(n_items / batch))
+    return {**params, "epochs": max(epochs, needed)}
 
 
 def summarise_pipeline(done: list[tuple[int, dict]], ns: list[int], target, n_boot: int) -> tuple[dict, list]:

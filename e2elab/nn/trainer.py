@@ -143,7 +143,7 @@ def train(module: torch.nn.Module,
     epoch_batches = _EpochBatches(batch_sampler) if batch_sampler is not None else None
     train_loader = _loader(train_data, config, collate_fn, generator, epoch_batches, device, shuffle=True)
     val_loader = None
-    if val_data is not None:
+    if val_data is not None and len(val_data) > 0:
         eval_config = TrainConfig(**{**asdict(config), "batch_size": config.eval_batch_size or 2 * config.batch_size})
         val_loader = _loader(val_data, eval_config, collate_fn, None, None, device, shuffle=False)
     if epoch_batches is not None:

@@ -343,7 +343,7 @@ class EndToEndSpeechRecognizer(SpeechRecognizerMixin, BaseEstimator):
             Stage("frontend", "learned" if learned else "fixed",
                   f"{'learned sinc band-pass' if learned else 'fixed log-mel'} filterbank energies, (F={self.n_filters}, T at 100/s)"),
             Stage("encoder", "learned", f"conv subsampling + {self.depth}-layer BiGRU, (T/2, {2 * self.width})"),
-            Stage("posteriors", "learned", "CTC posteriors over blank + characters, (T/2, 29)"),
+            Stage("posteriors", "learned", f"CTC posteriors over blank + characters, (T/2, {len(CharVocabulary())})"),
             Stage("transcript", "output", f"words, {self.decoder} decoding"),
         ]
 

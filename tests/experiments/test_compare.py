@@ -31,7 +31,8 @@ def test_image_compare_on_the_data_sets_own_split(stand_ins, digits, tmp_path):
 
 def test_speech_compare_holds_whole_speakers_out(stand_ins, tones, tmp_path):
     summary = compare("speech", tones, tmp_path, seeds=[0], folds=4, pipelines=["end-to-end", "traditional"], progress=False)
-    assert summary["split"] == {"kind": "group", "folds": 4}
+    assert (summary["split"]["kind"], summary["split"]["folds"]) == ("group", 4)
+    assert sorted(g for groups in summary["split"]["test_groups"].values() for g in groups) == ["ann", "bob", "cy", "dee"]
     assert summary["metric"] == "wer"
     runs = summary["pipelines"]["end-to-end"]["metric"]["runs"]
     assert len(runs) == 4 and all(0 <= r <= 1 for r in runs)

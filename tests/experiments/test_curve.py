@@ -71,3 +71,20 @@ def test_api_without_a_folder_returns_the_same_data(stand_ins, digits):
     validate(summary, CURVE_SCHEMA)
     assert summary["crossover"] is None and "both" in summary["crossover_explanation"]
     assert np.isfinite(summary["pipelines"]["end-to-end"]["law"]["a"])
+
+
+def test_min_updates_raises_the_epochs_of_small_training_sets(monkeypatch):
+    from sklearn.base import BaseEstimator
+
+    from e2elab import registry
+    from e2elab.experiments.curve import with_min_updates
+
+    class ByEpochs(BaseEstimator):
+        def __init__(self, epochs=5, batch_size=32, seed=0):
+            self.epochs, self.batch_size, self.seed = epochs, batch_size, seed
+
+    monkeypatch.setitem(registry._REGISTRY, ("image", "end-to-end"), ByEpochs)
+    assert with_min_updates("image", "end-to-end", {}, 64, 100) == {"epochs": 50}  # 2 batches per epoch
+    assert with_min_updates("image", "end-to-end", {"batch_size": 64}, 64, 100) == {"batch_size": 64, "epochs": 100}
+    assert with_min_updates("image", "end-to-end", {"epochs": 8}, 10_000, 100) == {"epochs": 8}  # enough already
+    assert with_min_updates("image", "end-to-end", {"epochs": 8}, 64, None) == {"epochs": 8}

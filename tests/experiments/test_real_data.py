@@ -21,7 +21,8 @@ def test_usps_traditional_curve_falls_and_its_law_extrapolates(shared_data, tmp_
 
 def test_usps_compare_both_pipelines(shared_data, tmp_path):
     shared_data("usps")
-    summary = compare("image", "usps", tmp_path, seeds=[0], progress=False)
+    summary = compare("image", "usps", tmp_path, seeds=[0], params={"end-to-end": {"epochs": 6, "input_size": 16}},
+                      progress=False)
     validate(summary, RESULTS_SCHEMA)
     for entry in summary["pipelines"].values():
         assert entry["metric"]["mean"] < 0.2
