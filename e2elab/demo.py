@@ -121,7 +121,7 @@ def run_task(task: str, data: str, folder: Path, budget: Budget, seed: int, jobs
 
 def train_final_models(task, dataset, folder: Path, params: dict, seed: int):
     """Each pipeline trained once on the training part, saved for the report's stage diagrams and explanations."""
-    from .commands._common import build_pipeline
+    from .commands._common import build_pipeline, group_kwargs
     from .data.splits import train_test_indices
     from .io import save
 
@@ -132,9 +132,9 @@ def train_final_models(task, dataset, folder: Path, params: dict, seed: int):
         run_dir = folder / "models" / kind
         model = build_pipeline(task, kind, dict(params.get(kind, {})), seed, run_dir=run_dir)
         started = time.perf_counter()
-        model.fit(train.X, train.y)
+        model.fit(train.X, train.y, **group_kwargs(model.fit, train.groups))
         seconds = time.perf_counter() - started
-        score = model.score(test.X, test.y)
+        score = model.score(test.X, test.y, **group_kwargs(model.score, test.groups))
         save(model, run_dir / "model")
         _write_json(run_dir / "train.json", {"task": task, "pipeline": kind, "data": dataset.name, "n_train": len(train),
                                              "n_test": len(test), "metric": "wer" if task == "speech" else "error",

@@ -80,3 +80,10 @@ def load_task_data(source: str, task: str | None, on_error: str):
     if dataset.skipped:
         print(f"skipped {len(dataset.skipped)} unreadable item(s), e.g. {dataset.skipped[0][0]}: {dataset.skipped[0][1]}")
     return dataset
+
+
+def group_kwargs(method, groups) -> dict:
+    """{"groups": groups} when `method` takes them (speaker-level normalisation), else nothing."""
+    if groups is None or "groups" not in inspect.signature(method).parameters:
+        return {}
+    return {"groups": groups}

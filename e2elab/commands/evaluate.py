@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ._common import METRIC_NAMES, add_data_arguments, error_metric, load_task_data
+from ._common import METRIC_NAMES, add_data_arguments, error_metric, group_kwargs, load_task_data
 
 NAME = "evaluate"
 HELP = "score a saved model on a data set's held-out items"
@@ -50,7 +50,7 @@ def run(args) -> int:
     dataset = load_task_data(args.data, model.task, args.on_error)
     indices, why = held_out_indices(Path(args.model), dataset, args.data, args.split)
     test = dataset.subset(indices)
-    score = model.score(test.X, test.y)
+    score = model.score(test.X, test.y, **group_kwargs(model.score, test.groups))
     metric = METRIC_NAMES[model.task]
     result = {"model": args.model, "data": args.data, "items": len(test), "scored": why, "metric": metric,
               "value": error_metric(model.task, score)}

@@ -7,7 +7,8 @@ import time
 from pathlib import Path
 
 from .. import __version__
-from ._common import METRIC_NAMES, add_data_arguments, build_pipeline, error_metric, load_task_data, parse_params, write_json
+from ._common import (METRIC_NAMES, add_data_arguments, build_pipeline, error_metric, group_kwargs, load_task_data, parse_params,
+                      write_json)
 
 NAME = "train"
 HELP = "train one pipeline on a data set and save it to RUN/model"
@@ -37,12 +38,12 @@ def run(args) -> int:
     print(f"training {args.task}/{args.pipeline} on {len(train)} items of {args.data} ({len(test)} held out)")
 
     start = time.perf_counter()
-    model.fit(train.X, train.y)
+    model.fit(train.X, train.y, **group_kwargs(model.fit, train.groups))
     train_seconds = time.perf_counter() - start
     model_dir = save(model, run_dir / "model")
 
     start = time.perf_counter()
-    score = model.score(test.X, test.y) if len(test) else float("nan")
+    score = model.score(test.X, test.y, **group_kwargs(model.score, test.groups)) if len(test) else float("nan")
     predict_seconds = time.perf_counter() - start
     metric = METRIC_NAMES[args.task]
     summary = {
