@@ -31,7 +31,7 @@ def train_and_test(spec: dict, dataset, splits: dict) -> dict:
     of split `spec["split"]` and evaluate it on that split's test items."""
     import inspect
 
-    from ..commands._common import build_pipeline
+    from ..commands._common import build_pipeline, group_kwargs
     from ..registry import get_pipeline_class
 
     train_idx, test_idx = splits[spec["split"]]
@@ -43,11 +43,13 @@ def train_and_test(spec: dict, dataset, splits: dict) -> dict:
             params[quiet] = False
     model = build_pipeline(spec["task"], spec["kind"], params, int(spec["seed"]))
 
+    fit_groups = group_kwargs(model.fit, train.groups) if spec.get("groups") else {}
+    predict_groups = group_kwargs(model.predict, test.groups) if spec.get("groups") else {}
     start = time.perf_counter()
-    model.fit(train.X, train.y)
+    model.fit(train.X, train.y, **fit_groups)
     train_seconds = time.perf_counter() - start
     start = time.perf_counter()
-    predictions = list(model.predict(test.X))
+    predictions = list(model.predict(test.X, **predict_groups))
     predict_seconds = time.perf_counter() - start
 
     result = {
@@ -64,6 +66,19 @@ def train_and_test(spec: dict, dataset, splits: dict) -> dict:
         result["n_parameters"] = count_parameters(model)
         result["model_bytes"] = model_bytes(model)
     return result
+
+
+def takes_groups(task: str, kind: str) -> bool:
+    """Whether the pipeline's `fit` takes the items' groups (speakers, for speaker-level normalisation).
+
+    Cells of such pipelines carry `"groups": True` in their spec and pass the groups to `fit` and
+    `predict`; the key is part of the spec so that a resumed run never mixes the two.
+    """
+    import inspect
+
+    from ..registry import get_pipeline_class
+
+    return "groups" in inspect.signature(get_pipeline_class(task, kind).fit).parameters
 
 
 def image_scores(truth: list[str], predicted, labels: list[str]) -> dict:

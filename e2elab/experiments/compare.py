@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .cells import METRICS, train_and_test
+from .cells import METRICS, takes_groups, train_and_test
 from .grid import Cell, run_grid
 from .schemas import RESULTS_SCHEMA, validate
 from .stats import mean_ci, paired_test
@@ -107,6 +107,8 @@ def compare(task: str, data, out=None, *, pipelines=None, seeds=(0, 1, 2), folds
         spec = {"experiment": "compare", "task": task, "data": data_name, "kind": kind, "params": params.get(kind, {}),
                 "seed": seed, "split": name, "split_digest": split_digest(train_idx, test_idx),
                 "measure_size": name == next(iter(splits)) and seed == seeds[0]}
+        if takes_groups(task, kind):
+            spec["groups"] = True
         cells.append(Cell(f"{kind}__{name}__seed{seed}", spec))
 
     with tempfile.TemporaryDirectory(prefix="e2elab-compare-") as scratch:

@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from . import laws
-from .cells import METRICS, train_and_test
+from .cells import METRICS, takes_groups, train_and_test
 from .compare import load_data, resolve_pipelines, split_digest
 from .grid import Cell, run_grid
 from .schemas import CURVE_SCHEMA, validate
@@ -118,6 +118,8 @@ def curve(task: str, data, out=None, *, pipelines=None, sizes=None, seeds=(0, 1,
         cell_params = with_min_updates(task, kind, params.get(kind, {}), len(splits[name][0]), min_updates)
         spec = {"experiment": "curve", "task": task, "data": data_name, "kind": kind, "params": cell_params,
                 "seed": seed, "split": name, "split_digest": split_digest(*splits[name]), "n": n, "unit": unit}
+        if takes_groups(task, kind):
+            spec["groups"] = True
         cells.append(Cell(f"{kind}__n{n}__seed{seed}", spec))
 
     with tempfile.TemporaryDirectory(prefix="e2elab-curve-") as scratch:

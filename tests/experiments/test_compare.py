@@ -66,3 +66,27 @@ def test_images_without_a_split_get_a_stratified_holdout(digits):
     train, test = splits["holdout"]
     assert info["kind"] == "stratified" and len(test) == pytest.approx(100, abs=10)
     assert set(unsplit.y[test]) == set(unsplit.y)
+
+
+def test_speakers_reach_pipelines_that_take_them(stand_ins, tones, monkeypatch):
+    from e2elab import registry
+
+    ToneCentroid = registry._REGISTRY[("speech", "traditional")]  # the stand-in, from the fixture
+    seen = []
+
+    class SpeakerNormalised(ToneCentroid):
+        def fit(self, X, y, groups=None):
+            seen.append(("fit", sorted(set(groups))))
+            return super().fit(X, y)
+
+        def predict(self, X, groups=None):
+            seen.append(("predict", sorted(set(groups))))
+            return super().predict(X)
+
+    monkeypatch.setitem(registry._REGISTRY, ("speech", "traditional"), SpeakerNormalised)
+    monkeypatch.setattr(SpeakerNormalised, "kind", "traditional", raising=False)
+    compare("speech", tones, None, pipelines=["traditional"], seeds=[0], folds=2, progress=False)
+    fits = [g for what, g in seen if what == "fit"]
+    predicts = [g for what, g in seen if what == "predict"]
+    assert len(fits) == 2 and all(len(g) == 2 for g in fits)
+    assert sorted(g for p in predicts for g in p) == ["ann", "bob", "cy", "dee"]

@@ -172,14 +172,15 @@ def test_resume_continues_the_same_run(data, tmp_path, monkeypatch):
 
 # ----------------------------------------------------------------- figures (slow)
 
-FSDD_PARAMS = dict(epochs=8, validation_fraction=0, num_threads=2)
+DIGITS_PARAMS = dict(epochs=8, validation_fraction=0, num_threads=1)
+FSDD_PARAMS = dict(epochs=20, validation_fraction=0, num_threads=1)
 
 
 @pytest.mark.slow
 def test_speech_digits_held_out_voices_wer_at_most_5_percent():
     ds = e2elab.load_dataset("speech-digits")
     train = ds.split == "train"
-    model = EndToEndSpeechRecognizer(**FSDD_PARAMS).fit(ds.X[train], ds.y[train], groups=ds.groups[train])
+    model = EndToEndSpeechRecognizer(**DIGITS_PARAMS).fit(ds.X[train], ds.y[train], groups=ds.groups[train])
     wer = 1.0 - model.score(ds.X[~train], ds.y[~train])
     print(f"speech-digits held-out voices: WER {wer:.4f}")
     assert wer <= 0.05
