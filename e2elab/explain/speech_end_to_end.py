@@ -6,8 +6,10 @@ For each clip:
   predicted one) to the network's output frames: which frames emitted which characters and words;
 * **attribution** of the transcript's log-probability log p(text | waveform) (CTC, summed over
   all frame paths) to the input, by one of two methods:
-  - ``integrated_gradients`` on the raw waveform (silence as baseline), summed per 10 ms frame:
-    relevance over time;
+  - ``integrated_gradients`` on the raw waveform, summed per 10 ms frame: relevance over time.
+    The baseline is white noise at the clip's level, not silence: the network normalises the
+    recording level away, so every point of a path from silence is the same clip turned down
+    and the gradients along it say nothing (all the change happens in a jump next to zero);
   - ``occlusion`` of time-frequency cells (STFT bands x 50 ms, each cell zeroed and the clip
     resynthesised): relevance over time AND frequency, drawn on the spectrogram;
   both pooled per word of the alignment;
@@ -61,11 +63,19 @@ class TranscriptLogProb(torch.nn.Module):
         return (-loss)[:, None]  # (B, 1)
 
 
+def noise_baseline(wave: np.ndarray, seed: int = 0) -> np.ndarray:
+    """White noise with the clip's RMS level: a content-free reference that a level-normalising network can see.  # (N,)"""
+    wave = np.asarray(wave, dtype=np.float32)
+    rms = float(np.sqrt(np.mean(wave.astype(np.float64) ** 2))) or 1e-3
+    return (np.random.default_rng(seed).standard_normal(len(wave)) * rms).astype(np.float32)
+
+
 def integrated_gradients_in_time(scorer, wave: np.ndarray, sample_rate: int, n_steps: int,
-                                 internal_batch_size: int) -> np.ndarray:
-    """Integrated gradients of the transcript's log-probability per 10 ms frame.  # (T,)"""
+                                 internal_batch_size: int, seed: int = 0) -> np.ndarray:
+    """Integrated gradients of the transcript's log-probability per 10 ms frame, from `noise_baseline`.  # (T,)"""
     x = torch.from_numpy(np.asarray(wave, dtype=np.float32))[None]  # (1, N)
-    per_sample = attribute(scorer, x, "integrated_gradients", target=0, baseline=0.0, n_steps=n_steps,
+    baseline = torch.from_numpy(noise_baseline(wave, seed))[None]
+    per_sample = attribute(scorer, x, "integrated_gradients", target=0, baseline=baseline, n_steps=n_steps,
                            internal_batch_size=internal_batch_size)[0].numpy()  # (N,)
     return pool_frames(per_sample, int(round(FRAME_SECONDS * sample_rate)))
 
@@ -164,7 +174,7 @@ def explain_ctc_clip(network: torch.nn.Module, wave: np.ndarray, sample_rate: in
 
     def time_map(model, method) -> np.ndarray:
         if method == "integrated_gradients":
-            return integrated_gradients_in_time(model, wave, sample_rate, n_steps, internal_batch_size)[None]
+            return integrated_gradients_in_time(model, wave, sample_rate, n_steps, internal_batch_size, seed)[None]
         return tf_occlusion(model, wave, sample_rate, internal_batch_size)[None]
 
     records = []

@@ -138,10 +138,15 @@ def curve_uri(curve: dict) -> str:
         points = entry.get("points", [])
         if not points:
             continue
+        points = [p for p in points if p.get("mean") is not None]
+        if not points:
+            continue
         n = np.array([p["n"] for p in points], dtype=float)
-        mean = np.array([p["mean"] for p in points], dtype=float)
-        low = np.array([p.get("ci95", [m, m])[0] for p, m in zip(points, mean)], dtype=float)
-        high = np.array([p.get("ci95", [m, m])[1] for p, m in zip(points, mean)], dtype=float)
+        # A log axis cannot show 0: a perfect score is drawn at a small floor instead.
+        mean = np.maximum(np.array([p["mean"] for p in points], dtype=float), 1e-3)
+        intervals = [p.get("ci95") or [m, m] for p, m in zip(points, mean)]  # one seed: no interval
+        low = np.clip([lo for lo, _ in intervals], 1e-3, mean)
+        high = np.maximum([hi for _, hi in intervals], mean)
         color = PALETTE.get(kind)
         ax.errorbar(n, mean, yerr=[mean - low, high - mean], fmt="o", color=color, label=kind, capsize=2, markersize=4)
         top = max(top, n.max())

@@ -9,9 +9,12 @@ down-sampling to one frame per `hop_ms`, then log-compressed.
 `LogMelFrontend` is the fixed, hand-made counterpart (STFT power through triangular mel filters,
 then log), kept only as a named ablation (``frontend="logmel"``).
 
-Both subtract each band's mean over the clip (in the log domain): a fixed microphone colouring
-or recording level is a constant offset per band there, so this removes most of what differs
-between speakers' set-ups before the encoder sees it.
+Both subtract each band's mean over the clip (in the log domain) and divide by its spread: a
+fixed microphone colouring or recording level is a constant offset per band there, so this
+removes most of what differs between speakers' set-ups before the encoder sees it. Both also floor the energies `floor_db`
+below the clip's mean band energy before the log, so that the hiss of a quiet recording (which
+differs from one set-up to the next and says nothing about the words) is not magnified into
+large negative logs.
 """
 
 from __future__ import annotations
@@ -36,10 +39,26 @@ def _frames(lengths: torch.Tensor, hop: int) -> torch.Tensor:
 
 
 def _normalise(logs: torch.Tensor, frames: torch.Tensor) -> torch.Tensor:
-    """Subtract each band's mean over the valid frames; zero the padding. logs: (B, F, T)."""
+    """Give each band zero mean and unit spread over the valid frames; zero the padding. logs: (B, F, T).
+
+    The spread is floored (0.1 in log units) so that a band that barely moves is not blown up.
+    """
     mask = (torch.arange(logs.shape[-1], device=logs.device)[None, :] < frames[:, None]).to(logs.dtype)  # (B, T)
-    mean = (logs * mask[:, None, :]).sum(-1, keepdim=True) / frames[:, None, None].to(logs.dtype)  # (B, F, 1)
-    return (logs - mean) * mask[:, None, :]
+    count = frames[:, None, None].to(logs.dtype)
+    mean = (logs * mask[:, None, :]).sum(-1, keepdim=True) / count  # (B, F, 1)
+    centred = (logs - mean) * mask[:, None, :]
+    std = (centred.pow(2).sum(-1, keepdim=True) / count).sqrt()
+    return centred / (std + 0.1)
+
+
+def _log_energies(energy: torch.Tensor, frames: torch.Tensor, floor_db: float | None) -> torch.Tensor:
+    """log(energy + floor), the floor `floor_db` below the clip's mean band energy (None: a tiny constant). (B, F, T)"""
+    if floor_db is None:
+        return torch.log(energy + 1e-8)
+    mask = (torch.arange(energy.shape[-1], device=energy.device)[None, :] < frames[:, None]).to(energy.dtype)  # (B, T)
+    mean = (energy * mask[:, None, :]).sum((1, 2)) / (frames.to(energy.dtype) * energy.shape[1])  # (B,)
+    floor = mean * 10 ** (-floor_db / 10) + 1e-10
+    return torch.log(energy + floor[:, None, None])
 
 
 def _unit_rms(waveform: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
@@ -56,9 +75,11 @@ class SincFilterbank(nn.Module):
     """
 
     def __init__(self, sample_rate: int = 8000, n_filters: int = 40, kernel_ms: float = 16.0, window_ms: float = 25.0,
-                 hop_ms: float = 10.0, conv_stride: int = 2, min_hz: float = 50.0, min_band_hz: float = 50.0):
+                 hop_ms: float = 10.0, conv_stride: int = 2, min_hz: float = 50.0, min_band_hz: float = 50.0,
+                 floor_db: float | None = None):
         super().__init__()
         self.sample_rate = sample_rate
+        self.floor_db = floor_db
         self.conv_stride = conv_stride
         self.min_hz = min_hz
         self.min_band_hz = min_band_hz
@@ -108,8 +129,7 @@ class SincFilterbank(nn.Module):
         energy = F.conv1d(energy.reshape(B * nf, 1, n), self.smooth, stride=self.hop, padding=k // 2).reshape(B, nf, -1)  # (B, F, T)
         frames = _frames(torch.div(lengths + self.conv_stride - 1, self.conv_stride, rounding_mode="floor"), self.hop)
         frames = frames.clamp(max=energy.shape[-1])
-        logs = torch.log(energy + 1e-8)
-        return _normalise(logs, frames), frames
+        return _normalise(_log_energies(energy, frames, self.floor_db), frames), frames
 
 
 def mel_matrix(sample_rate: int, n_fft: int, n_mels: int, min_hz: float = 50.0) -> np.ndarray:
@@ -129,8 +149,10 @@ def mel_matrix(sample_rate: int, n_fft: int, n_mels: int, min_hz: float = 50.0) 
 class LogMelFrontend(nn.Module):
     """Fixed log-mel filterbank (the hand-made ablation): same input and output as SincFilterbank."""
 
-    def __init__(self, sample_rate: int = 8000, n_filters: int = 40, window_ms: float = 25.0, hop_ms: float = 10.0):
+    def __init__(self, sample_rate: int = 8000, n_filters: int = 40, window_ms: float = 25.0, hop_ms: float = 10.0,
+                 floor_db: float | None = None):
         super().__init__()
+        self.floor_db = floor_db
         self.win = int(round(sample_rate * window_ms / 1000))
         self.hop = int(round(sample_rate * hop_ms / 1000))
         self.n_fft = 1 << (self.win - 1).bit_length()
@@ -145,15 +167,15 @@ class LogMelFrontend(nn.Module):
         spec = torch.stft(_unit_rms(waveform, lengths), self.n_fft, hop_length=self.hop, win_length=self.win, window=self.window,
                           center=True, return_complex=True)  # (B, n_fft/2+1, T)
         power = spec.real.pow(2) + spec.imag.pow(2)
-        logs = torch.log(torch.matmul(self.mel, power) / self.n_fft + 1e-8)  # (B, F, T)
-        frames = _frames(lengths, self.hop).clamp(max=logs.shape[-1])
-        return _normalise(logs, frames), frames
+        energy = torch.matmul(self.mel, power) / self.n_fft  # (B, F, T)
+        frames = _frames(lengths, self.hop).clamp(max=energy.shape[-1])
+        return _normalise(_log_energies(energy, frames, self.floor_db), frames), frames
 
 
-def make_frontend(name: str, sample_rate: int, n_filters: int) -> nn.Module:
+def make_frontend(name: str, sample_rate: int, n_filters: int, floor_db: float | None = None) -> nn.Module:
     """The front-end called `name`: "sinc" (learned, default) or "logmel" (fixed ablation)."""
     if name == "sinc":
-        return SincFilterbank(sample_rate, n_filters)
+        return SincFilterbank(sample_rate, n_filters, floor_db=floor_db)
     if name == "logmel":
-        return LogMelFrontend(sample_rate, n_filters)
+        return LogMelFrontend(sample_rate, n_filters, floor_db=floor_db)
     raise ValueError(f"frontend must be 'sinc' or 'logmel', not {name!r}")

@@ -7,7 +7,7 @@ import pytest
 import torch
 from scipy.special import logsumexp
 
-from e2elab.explain.speech_end_to_end import TranscriptLogProb, explain_ctc_clip, pool_frames
+from e2elab.explain.speech_end_to_end import TranscriptLogProb, explain_ctc_clip, noise_baseline, pool_frames
 from e2elab.speech.ctc import CharVocabulary
 from e2elab.speech.model import SpeechCTCModel
 
@@ -85,7 +85,7 @@ def test_integrated_gradients_over_time_add_up_to_the_log_probability_change(tin
                                sanity=False, faithfulness=False)
     scorer = TranscriptLogProb(network, vocabulary.encode("a"))
     with torch.no_grad():
-        change = float(scorer(torch.from_numpy(wave)[None])[0, 0] - scorer(torch.zeros(1, len(wave)))[0, 0])
+        change = float(scorer(torch.from_numpy(wave)[None])[0, 0] - scorer(torch.from_numpy(noise_baseline(wave))[None])[0, 0])
     assert records[0]["time_relevance"].sum() == pytest.approx(change, rel=0.1, abs=0.05)
 
 

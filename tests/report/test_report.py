@@ -105,3 +105,13 @@ def test_report_has_every_section_and_is_self_contained(run_folder):
 def test_report_of_empty_folder_says_so(tmp_path):
     page = build_report(tmp_path).read_text()
     assert "Nothing of this kind" in page
+
+
+def test_curve_of_one_seed_with_a_perfect_score_is_drawn():
+    from e2elab.report.figures import curve_uri
+
+    curve = {"task": "speech", "metric": "wer", "pipelines": {
+        "end-to-end": {"points": [{"n": 1, "mean": 0.4, "ci95": None, "runs": [0.4]},
+                                  {"n": 3, "mean": 0.0, "ci95": None, "runs": [0.0]}], "law": None},
+        "traditional": {"points": [{"n": 1, "mean": None, "ci95": None, "runs": []}], "law": None}}}
+    assert curve_uri(curve).startswith("data:image/png;base64,")
