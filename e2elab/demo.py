@@ -50,10 +50,10 @@ QUICK = Budget(
     },
 )
 FULL = Budget(
-    speech_options={"size": "default"}, speech_groups=16, speech_items=800, image_items=1797, seeds=(0, 1), speech_folds=4,
-    image_sizes=(0.05, 0.1, 0.2, 0.4, 1.0), speech_sizes=(1, 2, 4, 8), explain_items=3,
+    speech_options={"size": "default"}, speech_groups=12, speech_items=360, image_items=1797, seeds=(0,), speech_folds=3,
+    image_sizes=(0.05, 0.1, 0.2, 0.4, 1.0), speech_sizes=(2, 4, 8), explain_items=3,
     params={
-        "speech": {"end-to-end": {"epochs": 20, "width": 96},
+        "speech": {"end-to-end": {"epochs": 12, "width": 64, "depth": 1, "augment": False, "batch_size": 8, "lr": 6e-3},
                    "traditional": {"n_mixtures": 4}},
         "image": {"end-to-end": {"epochs": 15},
                   "traditional": {}},

@@ -173,7 +173,7 @@ def test_resume_continues_the_same_run(data, tmp_path, monkeypatch):
 # ----------------------------------------------------------------- figures (slow)
 
 DIGITS_PARAMS = dict(epochs=8, validation_fraction=0, num_threads=1)
-FSDD_PARAMS = dict(epochs=20, validation_fraction=0, num_threads=1)
+FSDD_PARAMS = dict(epochs=40, validation_fraction=0, num_threads=1)
 
 
 @pytest.mark.slow
