@@ -133,7 +133,7 @@ def summarise(task, data_name, split_info, kinds, cells, results) -> dict:
         done = runs[kind]
         measured = next((r for c, r in done if c.spec["measure_size"]), {})
         entry = {
-            "metric": mean_ci([r["metric"] for _, r in done]),
+            "metric": mean_ci([r["metric"] for _, r in done], bounds=(0.0, None)),
             "train_seconds": float(np.mean([r["train_seconds"] for _, r in done])),
             "predict_seconds_per_item": float(np.mean([r["predict_seconds_per_item"] for _, r in done])),
             "n_parameters": measured.get("n_parameters"),
@@ -143,7 +143,7 @@ def summarise(task, data_name, split_info, kinds, cells, results) -> dict:
             "run_ids": [c.key.split("__", 1)[1] for c, _ in done],
         }
         if task == "image":
-            entry["accuracy"] = mean_ci([r["accuracy"] for _, r in done])
+            entry["accuracy"] = mean_ci([r["accuracy"] for _, r in done], bounds=(0.0, 1.0))
         pipelines[kind] = entry
     tests = []
     for a, b in itertools.combinations(kinds, 2):

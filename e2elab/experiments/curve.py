@@ -175,7 +175,7 @@ def summarise_pipeline(done: list[tuple[int, dict]], ns: list[int], target, n_bo
     points = []
     for n in ns:
         runs = [r for size, r in done if size == n]
-        point = {"n": float(n), **mean_ci([r["metric"] for r in runs]),
+        point = {"n": float(n), **mean_ci([r["metric"] for r in runs], bounds=(0.0, None)),
                  "n_items": float(np.mean([r["n_train"] for r in runs])),
                  "train_seconds": float(np.mean([r["train_seconds"] for r in runs]))}
         if "accuracy" in runs[0]:

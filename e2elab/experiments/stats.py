@@ -14,8 +14,9 @@ import numpy as np
 from scipy import stats as _stats
 
 
-def mean_ci(values, confidence: float = 0.95) -> dict:
-    """`{"mean", "ci95", "runs"}` of `values`; the interval is mean ± t * sd / sqrt(n).
+def mean_ci(values, confidence: float = 0.95, bounds: tuple[float | None, float | None] = (None, None)) -> dict:
+    """`{"mean", "ci95", "runs"}` of `values`; the interval is mean ± t * sd / sqrt(n), clipped to
+    `bounds` (an error rate cannot go below 0, however few and spread the runs).
 
     With fewer than two runs there is no spread to estimate, so `ci95` is None.
     """
@@ -28,7 +29,12 @@ def mean_ci(values, confidence: float = 0.95) -> dict:
         return {"mean": mean, "ci95": None, "runs": runs}
     sem = float(array.std(ddof=1)) / math.sqrt(len(array))
     half = float(_stats.t.ppf(0.5 + confidence / 2, df=len(array) - 1)) * sem
-    return {"mean": mean, "ci95": [mean - half, mean + half], "runs": runs}
+    low, high = mean - half, mean + half
+    if bounds[0] is not None:
+        low = max(low, bounds[0])
+    if bounds[1] is not None:
+        high = min(high, bounds[1])
+    return {"mean": mean, "ci95": [low, high], "runs": runs}
 
 
 def paired_test(a, b, names: tuple[str, str] = ("a", "b")) -> dict:

@@ -44,3 +44,8 @@ def test_paired_test_with_identical_runs():
 def test_paired_test_needs_matched_runs():
     with pytest.raises(ValueError, match="matched"):
         paired_test([0.1, 0.2], [0.1])
+
+
+def test_interval_of_an_error_rate_stays_above_zero():
+    summary = mean_ci([0.0, 0.02, 0.3], bounds=(0.0, None))
+    assert summary["ci95"][0] == 0.0 and summary["ci95"][1] > summary["mean"]
