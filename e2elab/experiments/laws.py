@@ -123,16 +123,15 @@ def percentile_ci(values, confidence: float = 0.95) -> list[float] | None:
 
 
 def crossover_between(end_to_end: Law, traditional: Law, low: float, high: float, points: int = 4000) -> float | None:
-    """The first size in [low, high] where the end-to-end law goes from above the traditional one
-    to at or below it; None if it does not in that range."""
+    """The size in [low, high] from which on the end-to-end law stays at or below the traditional one
+    (its last crossing from above: fitted laws can touch twice); None if it ends the range above
+    the traditional law, or is never above it."""
     grid = np.geomspace(low, high, points)
     diff = end_to_end(grid) - traditional(grid)
-    if diff[0] <= 0:
-        return None  # end-to-end already as good at the smallest size: no crossing *into* better
-    below = np.flatnonzero(diff <= 0)
-    if len(below) == 0:
+    above = np.flatnonzero(diff > 0)
+    if len(above) == 0 or above[-1] == len(grid) - 1:
         return None
-    i = int(below[0])
+    i = int(above[-1]) + 1  # the first size of the final stretch at or below
     if diff[i] == 0:
         return float(grid[i])
 
@@ -171,7 +170,8 @@ def crossover_report(end_to_end: Law, traditional: Law, low: float, high: float,
         result["explanation"] = f"the end-to-end curve goes below the traditional one at n = {found:.4g}"
         return result
     far = high * extrapolate_factor
-    if end_to_end(low) <= traditional(low):
+    grid = np.geomspace(low, high, 4000)
+    if np.all(end_to_end(grid) <= traditional(grid)):
         result["explanation"] = "no crossover in range: the end-to-end pipeline is as good or better over the whole range"
         return result
     beyond = crossover_between(end_to_end, traditional, high, far)

@@ -63,6 +63,16 @@ def test_crossover_of_two_power_laws_is_where_they_meet():
     assert end_to_end(n / 2) > traditional(n / 2) and end_to_end(n * 2) < traditional(n * 2)
 
 
+def test_laws_that_meet_twice_cross_where_end_to_end_goes_below_for_good():
+    import math
+
+    traditional = lambda n: np.full_like(np.asarray(n, dtype=float), 0.1)  # noqa: E731
+    end_to_end = lambda n: 0.1 - 0.05 * np.cos(np.log(n))  # below, above on (e^pi/2, e^3pi/2), below  # noqa: E731
+    assert laws.crossover_between(end_to_end, traditional, 1, 400) == pytest.approx(math.exp(1.5 * math.pi), rel=1e-6)
+    report = laws.crossover_report(end_to_end, traditional, 1, 400)
+    assert report["crossover"]["n"] == pytest.approx(math.exp(1.5 * math.pi), rel=1e-6)
+
+
 def test_no_crossover_in_range_reports_the_extrapolated_one():
     end_to_end = Law(0.0, 1.0, 1.0)
     traditional = Law(0.01, 0.0, 1.0)
