@@ -43,10 +43,6 @@ def _as_text(value) -> str:
         return f'<div class="text-out">{escape(value) or "&empty;"}</div>'
     if isinstance(value, (list, tuple)) and all(isinstance(v, str) for v in value):
         return f'<div class="text-out">{escape(" ".join(value))}</div>'
-    if isinstance(value, (list, tuple)) and value and all(isinstance(v, dict) for v in value):
-        # Segments (phones, words): their labels in order, e.g. "SIL S EH V AH N ...".
-        labels = [next((str(x) for x in v.values() if isinstance(x, str)), "?") for v in value]
-        return f'<div class="text-out">{escape(_short(" ".join(labels)))}</div>'
     if isinstance(value, dict):
         rows = "".join(f"<tr><td>{escape(str(k))}</td><td>{escape(_short(v))}</td></tr>" for k, v in list(value.items())[:8])
         return f'<table class="mini">{rows}</table>'
@@ -62,6 +58,7 @@ def _short(value) -> str:
         top = sorted(value.items(), key=lambda kv: -float(kv[1]))[:3]  # e.g. class probabilities
         return ", ".join(f"{k}: {float(v):.3g}" for k, v in top)
     if isinstance(value, (list, tuple)) and value and all(isinstance(v, dict) for v in value):
+        # Segments (phones, words): their labels in order, e.g. "SIL S EH V AH N ...".
         return " ".join(next((str(x) for x in v.values() if isinstance(x, str)), "?") for v in value)
     if isinstance(value, dict):
         value = ", ".join(f"{k}: {_short(v)}" for k, v in value.items())
