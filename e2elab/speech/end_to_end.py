@@ -88,7 +88,9 @@ class EndToEndSpeechRecognizer(SpeechRecognizerMixin, BaseEstimator):
                    on_error ("raise" or "skip": unusable clips are skipped and counted)
       front-end    frontend ("sinc": learned mel-initialised band-pass filters; "logmel": the
                    fixed ablation), n_filters, floor_db (energies are floored this far below the
-                   clip's mean before the log, hiding recording hiss; None: no floor)
+                   clip's mean before the log, hiding recording hiss; None: no floor), normalise
+                   ("clip": level and spread over the whole clip; "band": per band, which also
+                   removes a short clip's vowel colour)
       encoder      width, depth (BiGRU layers), dropout
       training     epochs, batch_size, batch_seconds (cap on padded audio per batch), lr,
                    weight_decay, patience, validation_fraction (whole speakers, from `groups`,
@@ -103,7 +105,8 @@ class EndToEndSpeechRecognizer(SpeechRecognizerMixin, BaseEstimator):
       run          device, num_threads, checkpoint_dir (resume), seed, verbose
     """
 
-    def __init__(self, sample_rate=8000, frontend="sinc", n_filters=40, floor_db=30.0, width=128, depth=2, dropout=0.15,
+    def __init__(self, sample_rate=8000, frontend="sinc", n_filters=40, floor_db=30.0, normalise="clip", width=128,
+                 depth=2, dropout=0.15,
                  epochs=8, batch_size=32, batch_seconds=24.0, lr=3e-3, weight_decay=5e-4, patience=None,
                  validation_fraction=0.0, augment=True, speed=0.1, eq_db=8.0, noise_snr_db=10.0, gain_db=10.0,
                  time_masks=2, freq_masks=2, decoder="lexicon", beam_width=8, words=None, lm_order=2,
@@ -113,6 +116,7 @@ class EndToEndSpeechRecognizer(SpeechRecognizerMixin, BaseEstimator):
         self.frontend = frontend
         self.n_filters = n_filters
         self.floor_db = floor_db
+        self.normalise = normalise
         self.width = width
         self.depth = depth
         self.dropout = dropout
@@ -185,7 +189,7 @@ class EndToEndSpeechRecognizer(SpeechRecognizerMixin, BaseEstimator):
         masks = bool(self.augment)
         return SpeechCTCModel(len(self.vocabulary_), self.sample_rate, self.frontend, self.n_filters, self.width,
                               self.depth, self.dropout, time_masks=self.time_masks if masks else 0,
-                              freq_masks=self.freq_masks if masks else 0, floor_db=self.floor_db)
+                              freq_masks=self.freq_masks if masks else 0, floor_db=self.floor_db, normalise=self.normalise)
 
     # ----------------------------------------------------------------- fit
 
@@ -381,7 +385,8 @@ class EndToEndSpeechRecognizer(SpeechRecognizerMixin, BaseEstimator):
 
     @classmethod
     def _from_state(cls, params, state: ModelState):
-        est = cls(**params)
+        # Models saved before `normalise` existed normalised every band on its own.
+        est = cls(**{"normalise": "band", **params})
         est.vocabulary_ = CharVocabulary(state.meta["alphabet"])
         est.model_ = est._build_model()
         weights = {k[len("model."):]: torch.from_numpy(np.array(v)) for k, v in state.arrays.items() if k.startswith("model.")}

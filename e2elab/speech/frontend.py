@@ -9,12 +9,20 @@ down-sampling to one frame per `hop_ms`, then log-compressed.
 `LogMelFrontend` is the fixed, hand-made counterpart (STFT power through triangular mel filters,
 then log), kept only as a named ablation (``frontend="logmel"``).
 
-Both subtract each band's mean over the clip (in the log domain) and divide by its spread: a
-fixed microphone colouring or recording level is a constant offset per band there, so this
-removes most of what differs between speakers' set-ups before the encoder sees it. Both also floor the energies `floor_db`
-below the clip's mean band energy before the log, so that the hiss of a quiet recording (which
-differs from one set-up to the next and says nothing about the words) is not magnified into
-large negative logs.
+Both then normalise the log energies over the clip, in one of two ways:
+
+* "clip" (the default): subtract the mean over all bands and frames and divide by the spread.
+  This removes the recording level and keeps the shape of the spectrum, which is where a vowel
+  lives. Microphone colouring is left for the network to learn to ignore, with the random
+  equaliser of the augmentation as its teacher.
+* "band": subtract each band's own mean over the clip and divide by its spread (cepstral mean
+  and variance normalisation per utterance). A fixed colouring is then removed exactly, but so is
+  most of a short clip's phonetic content: a one-word clip is mostly one vowel, so its mean
+  spectrum is that vowel's. On held-out FSDD speakers this cost 5 points on the hardest one.
+
+Both also floor the energies `floor_db` below the clip's mean band energy before the log, so
+that the hiss of a quiet recording (which differs from one set-up to the next and says nothing
+about the words) is not magnified into large negative logs.
 """
 
 from __future__ import annotations
@@ -38,16 +46,21 @@ def _frames(lengths: torch.Tensor, hop: int) -> torch.Tensor:
     return torch.div(lengths + hop - 1, hop, rounding_mode="floor").clamp(min=1)
 
 
-def _normalise(logs: torch.Tensor, frames: torch.Tensor) -> torch.Tensor:
-    """Give each band zero mean and unit spread over the valid frames; zero the padding. logs: (B, F, T).
+NORMALISATIONS = ("band", "clip")
 
-    The spread is floored (0.1 in log units) so that a band that barely moves is not blown up.
+
+def _normalise(logs: torch.Tensor, frames: torch.Tensor, mode: str = "band") -> torch.Tensor:
+    """Zero mean and unit spread over the valid frames, per band ("band") or over all bands ("clip"). (B, F, T)
+
+    The padding is zeroed. The spread is floored (0.1 in log units) so that a band or clip that
+    barely moves is not blown up.
     """
     mask = (torch.arange(logs.shape[-1], device=logs.device)[None, :] < frames[:, None]).to(logs.dtype)  # (B, T)
-    count = frames[:, None, None].to(logs.dtype)
-    mean = (logs * mask[:, None, :]).sum(-1, keepdim=True) / count  # (B, F, 1)
+    dims = (-1,) if mode == "band" else (-2, -1)
+    count = frames[:, None, None].to(logs.dtype) * (1 if mode == "band" else logs.shape[1])
+    mean = (logs * mask[:, None, :]).sum(dims, keepdim=True) / count  # (B, F or 1, 1)
     centred = (logs - mean) * mask[:, None, :]
-    std = (centred.pow(2).sum(-1, keepdim=True) / count).sqrt()
+    std = (centred.pow(2).sum(dims, keepdim=True) / count).sqrt()
     return centred / (std + 0.1)
 
 
@@ -76,10 +89,11 @@ class SincFilterbank(nn.Module):
 
     def __init__(self, sample_rate: int = 8000, n_filters: int = 40, kernel_ms: float = 16.0, window_ms: float = 25.0,
                  hop_ms: float = 10.0, conv_stride: int = 2, min_hz: float = 50.0, min_band_hz: float = 50.0,
-                 floor_db: float | None = None):
+                 floor_db: float | None = None, normalise: str = "band"):
         super().__init__()
         self.sample_rate = sample_rate
         self.floor_db = floor_db
+        self.normalise = normalise
         self.conv_stride = conv_stride
         self.min_hz = min_hz
         self.min_band_hz = min_band_hz
@@ -129,7 +143,7 @@ class SincFilterbank(nn.Module):
         energy = F.conv1d(energy.reshape(B * nf, 1, n), self.smooth, stride=self.hop, padding=k // 2).reshape(B, nf, -1)  # (B, F, T)
         frames = _frames(torch.div(lengths + self.conv_stride - 1, self.conv_stride, rounding_mode="floor"), self.hop)
         frames = frames.clamp(max=energy.shape[-1])
-        return _normalise(_log_energies(energy, frames, self.floor_db), frames), frames
+        return _normalise(_log_energies(energy, frames, self.floor_db), frames, self.normalise), frames
 
 
 def mel_matrix(sample_rate: int, n_fft: int, n_mels: int, min_hz: float = 50.0) -> np.ndarray:
@@ -150,9 +164,10 @@ class LogMelFrontend(nn.Module):
     """Fixed log-mel filterbank (the hand-made ablation): same input and output as SincFilterbank."""
 
     def __init__(self, sample_rate: int = 8000, n_filters: int = 40, window_ms: float = 25.0, hop_ms: float = 10.0,
-                 floor_db: float | None = None):
+                 floor_db: float | None = None, normalise: str = "band"):
         super().__init__()
         self.floor_db = floor_db
+        self.normalise = normalise
         self.win = int(round(sample_rate * window_ms / 1000))
         self.hop = int(round(sample_rate * hop_ms / 1000))
         self.n_fft = 1 << (self.win - 1).bit_length()
@@ -169,13 +184,16 @@ class LogMelFrontend(nn.Module):
         power = spec.real.pow(2) + spec.imag.pow(2)
         energy = torch.matmul(self.mel, power) / self.n_fft  # (B, F, T)
         frames = _frames(lengths, self.hop).clamp(max=energy.shape[-1])
-        return _normalise(_log_energies(energy, frames, self.floor_db), frames), frames
+        return _normalise(_log_energies(energy, frames, self.floor_db), frames, self.normalise), frames
 
 
-def make_frontend(name: str, sample_rate: int, n_filters: int, floor_db: float | None = None) -> nn.Module:
+def make_frontend(name: str, sample_rate: int, n_filters: int, floor_db: float | None = None,
+                  normalise: str = "band") -> nn.Module:
     """The front-end called `name`: "sinc" (learned, default) or "logmel" (fixed ablation)."""
+    if normalise not in NORMALISATIONS:
+        raise ValueError(f"normalise must be one of {NORMALISATIONS}, not {normalise!r}")
     if name == "sinc":
-        return SincFilterbank(sample_rate, n_filters, floor_db=floor_db)
+        return SincFilterbank(sample_rate, n_filters, floor_db=floor_db, normalise=normalise)
     if name == "logmel":
-        return LogMelFrontend(sample_rate, n_filters, floor_db=floor_db)
+        return LogMelFrontend(sample_rate, n_filters, floor_db=floor_db, normalise=normalise)
     raise ValueError(f"frontend must be 'sinc' or 'logmel', not {name!r}")

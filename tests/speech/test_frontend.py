@@ -81,3 +81,33 @@ def test_mel_filters_cover_the_band():
     assert np.allclose(filters.sum(axis=1), 1.0)
     peaks = filters.argmax(axis=1)
     assert np.all(np.diff(peaks) >= 0)
+
+
+def test_clip_normalisation_keeps_the_spectral_shape_of_a_steady_sound():
+    # One steady vowel-like tone fills the clip. Normalising each band over the clip subtracts the
+    # tone's own spectrum and leaves next to nothing; normalising the clip as a whole keeps it.
+    wave = tone(700.0, seconds=0.5)[None]
+    lengths = torch.tensor([wave.shape[1]])
+    with torch.no_grad():
+        per_band = SincFilterbank(8000, 20, normalise="band")(wave, lengths)[0][0]
+        per_clip = SincFilterbank(8000, 20, normalise="clip")(wave, lengths)[0][0]
+    low, high = (c.detach().numpy() for c in SincFilterbank(8000, 20).cutoffs())
+    band = int(np.flatnonzero((low <= 700) & (700 <= high))[0])
+    middle = slice(5, -5)  # away from the edges, where the filters run off the clip
+    assert per_band[:, middle].abs().max() < 0.5
+    assert per_clip[band, middle].mean() > per_clip[:, middle].mean() + 1.0
+    assert abs(float(per_clip.mean())) < 1e-4
+
+
+@pytest.mark.parametrize("mode", ["band", "clip"])
+def test_both_normalisations_ignore_the_level(mode):
+    rng = np.random.default_rng(1)
+    wave = torch.tensor(rng.normal(scale=0.1, size=4000), dtype=torch.float32)[None]
+    bank = SincFilterbank(8000, 16, normalise=mode)
+    lengths = torch.tensor([4000])
+    assert torch.allclose(bank(wave * 0.01, lengths)[0], bank(wave, lengths)[0], atol=1e-3)
+
+
+def test_unknown_normalisation_is_refused():
+    with pytest.raises(ValueError, match="normalise"):
+        make_frontend("sinc", 8000, 40, normalise="speaker")
