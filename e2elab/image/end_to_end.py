@@ -4,6 +4,9 @@ What adapts to the data (each can be set explicitly):
 
 * input_size=None: the median short side of the training images, clipped to [16, 64] pixels and
   rounded to a multiple of 8 (USPS digits stay at 16 px, 128 px photos become 64 px);
+* source_scale=2: training images are kept at up to twice the input size (never above their own
+  median size), and each random crop is cut from that copy and area-averaged down, so a
+  zoomed-in crop shows the photo's own detail instead of upsampled pixels;
 * depth=None: one stage per halving down to 2 px, at most 4 (16 px: 3 stages, 32 px and up: 4);
 * channels="auto": colour (3) when any training image has differing channels, else grayscale (1);
 * augment="auto": the "photo" policy for colour data (random-resized crops of 36-100 % of the
@@ -12,7 +15,9 @@ What adapts to the data (each can be set explicitly):
 
 Training uses the shared loop (AdamW, one-cycle schedule, label smoothing, gradient clipping) on a
 stratified validation split taken from the training data, which also fits the temperature that
-calibrates `predict_proba`. All training images are decoded once into a uint8 tensor (N, C, S, S).
+calibrates `predict_proba`. The last epoch's weights are kept (the one-cycle schedule ends at a
+tiny learning rate, and a validation loss without label smoothing prefers the less confident
+early epochs); with `patience` set, training stops early and keeps the best epoch instead. All training images are decoded once into a uint8 tensor (N, C, S, S).
 """
 
 from __future__ import annotations
@@ -34,7 +39,7 @@ from ..errors import DataError
 from ..registry import register_pipeline
 from .calibration import calibration_report, fit_temperature
 from .model import ResidualCNN
-from .transforms import (Augment, channel_stats, decode_squares, is_colour, mix_batch, normalise,
+from .transforms import (Augment, channel_stats, decode_squares, fit_square, is_colour, mix_batch, normalise,
                          tta_views, to_chw)
 
 log = logging.getLogger(__name__)
@@ -54,8 +59,10 @@ class EndToEndImageClassifier(PipelineMixin, ClassifierMixin, BaseEstimator):
     """Residual CNN image classifier with calibrated probabilities (see the module docstring).
 
     Network: width (channels of the first stage, doubled per stage), depth (stages; None adapts),
-    blocks (residual blocks per stage), dropout. Input: input_size (None adapts), resize ("pad"
-    keeps the whole image, "crop" fills the square), channels ("auto", 1 or 3). Training: epochs,
+    blocks (residual blocks per stage), dropout. Input: input_size (None adapts), source_scale
+    (training crops are cut from copies kept this many times larger, where the images are that
+    large, so that a zoomed-in crop keeps its detail), resize ("pad" keeps the whole image,
+    "crop" fills the square), channels ("auto", 1 or 3). Training: epochs,
     batch_size, lr (peak of the one-cycle schedule), weight_decay, label_smoothing,
     validation_fraction (stratified, for model selection and calibration), patience (early
     stopping), augment ("auto", "photo", "glyph", "none"), flip and mix (None: the policy's
@@ -65,7 +72,8 @@ class EndToEndImageClassifier(PipelineMixin, ClassifierMixin, BaseEstimator):
     `n_skipped_`), seed.
     """
 
-    def __init__(self, width=32, depth=None, blocks=1, dropout=0.0, input_size=None, resize="pad", channels="auto",
+    def __init__(self, width=32, depth=None, blocks=1, dropout=0.0, input_size=None, source_scale=2.0, resize="pad",
+                 channels="auto",
                  epochs=20, batch_size=64, lr=3e-3, weight_decay=5e-4, label_smoothing=0.1, validation_fraction=0.1,
                  patience=None, augment="auto", flip=None, mix=None, tta=False, calibrate=True, device="auto",
                  num_workers=0, checkpoint_dir=None, progress=None, on_error="raise", seed=0):
@@ -74,6 +82,7 @@ class EndToEndImageClassifier(PipelineMixin, ClassifierMixin, BaseEstimator):
         self.blocks = blocks
         self.dropout = dropout
         self.input_size = input_size
+        self.source_scale = source_scale
         self.resize = resize
         self.channels = channels
         self.epochs = epochs
@@ -105,8 +114,11 @@ class EndToEndImageClassifier(PipelineMixin, ClassifierMixin, BaseEstimator):
         X, y = list(X), np.asarray(y).astype(str)
         if len(X) != len(y):
             raise DataError(None, f"{len(X)} images but {len(y)} labels")
-        self.input_size_ = int(self.input_size) if self.input_size else self._auto_size(X)
-        squares, kept, skipped = decode_squares(X, self.input_size_, self.resize, self.on_error, self.progress,
+        median_side = self._median_side(X)
+        self.input_size_ = int(self.input_size) if self.input_size else int(min(64, max(16, 8 * round(median_side / 8))))
+        # Training crops are cut from a larger copy when the images have the pixels for it.
+        source_size = int(min(self.input_size_ * max(1.0, float(self.source_scale)), max(self.input_size_, median_side)))
+        squares, kept, skipped = decode_squares(X, source_size, self.resize, self.on_error, self.progress,
                                                 "decoding training images")
         y = y[kept]
         keep, skipped = self._drop_small_classes(y, skipped)
@@ -115,7 +127,9 @@ class EndToEndImageClassifier(PipelineMixin, ClassifierMixin, BaseEstimator):
         if skipped:
             log.warning("skipped %d training item(s): %s", len(skipped), "; ".join(f"{a}: {b}" for a, b in skipped[:5]))
         self.channels_ = self._resolve_channels(squares)
-        images = to_chw(squares, self.channels_)  # (N, C, S, S) uint8
+        sources = to_chw(squares, self.channels_)  # (N, C, S_source, S_source) uint8
+        images = sources if source_size == self.input_size_ else to_chw(
+            [fit_square(sq, self.input_size_, self.resize) for sq in squares], self.channels_)  # (N, C, S, S) uint8
         self.classes_ = np.array(sorted(set(y.tolist())))
         targets = torch.as_tensor(np.searchsorted(self.classes_, y), dtype=torch.long)
         self.mean_, self.std_ = channel_stats(images)
@@ -130,15 +144,16 @@ class EndToEndImageClassifier(PipelineMixin, ClassifierMixin, BaseEstimator):
             fit_idx, val_idx = stratified_holdout(y, self.validation_fraction, self.seed)
         seed_everything(self.seed)
         self.network_ = self._build_network().to(memory_format=torch.channels_last)
-        augment = Augment(**{k: v for k, v in self.policy_.items() if k not in ("mix", "name")})
+        augment = Augment(**{k: v for k, v in self.policy_.items() if k not in ("mix", "name")}, out_size=self.input_size_)
         config = TrainConfig(epochs=self.epochs, batch_size=self.batch_size, lr=self.lr,
                              weight_decay=self.weight_decay, patience=self.patience, monitor="val_loss",
+                             keep="best" if self.patience else "last",
                              device=self.device, num_workers=self.num_workers, seed=self.seed,
                              checkpoint_dir=self.checkpoint_dir, progress=self.progress)
-        train_set = _TensorImages(images[fit_idx], targets[fit_idx])
+        train_set = _TensorImages(sources[fit_idx], targets[fit_idx])
         val_set = _TensorImages(images[val_idx], targets[val_idx]) if len(val_idx) else None
         result = train(self.network_, train_set, self._training_step(augment), config, val_data=val_set,
-                       validate=self._validate, collate_fn=_identity, resume_key=self._run_key(images, targets))
+                       validate=self._validate, collate_fn=_identity, resume_key=self._run_key(sources, targets))
         self.history_, self.best_epoch_ = result.history, result.best_epoch
         self.network_.cpu().eval()
         self._fit_temperature(val_set)
@@ -326,7 +341,8 @@ class EndToEndImageClassifier(PipelineMixin, ClassifierMixin, BaseEstimator):
             if getattr(self, name) not in allowed:
                 raise ValueError(f"{name} must be one of {allowed}, not {getattr(self, name)!r}")
 
-    def _auto_size(self, X) -> int:
+    def _median_side(self, X) -> float:
+        """The median short side of (up to 50 of) the training images."""
         sides = []
         for item in X[:: max(1, len(X) // 50)][:50]:
             try:
@@ -334,8 +350,7 @@ class EndToEndImageClassifier(PipelineMixin, ClassifierMixin, BaseEstimator):
             except DataError:
                 if self.on_error != "skip":
                     raise
-        side = float(np.median(sides)) if sides else 32.0
-        return int(min(64, max(16, 8 * round(side / 8))))
+        return float(np.median(sides)) if sides else 32.0
 
     def _resolve_channels(self, squares) -> int:
         if self.channels != "auto":

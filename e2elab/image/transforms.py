@@ -80,7 +80,9 @@ class Augment:
     scale: range of the zoom (the fraction of the side kept; < 1 crops in, > 1 zooms out);
     translate: largest shift as a fraction of the side; rotate: largest rotation in degrees;
     flip: horizontal flips with probability 1/2; jitter: strength of brightness, contrast and
-    (for colour) saturation changes.
+    (for colour) saturation changes. out_size: side of the output (None: the input's). A batch
+    kept larger than the network's input is cropped at its own resolution and then area-averaged
+    down, so a zoomed-in crop shows real detail rather than upsampled pixels.
     """
 
     scale: tuple[float, float] = (0.75, 1.0)
@@ -89,6 +91,7 @@ class Augment:
     flip: bool = True
     jitter: float = 0.2
     padding_mode: str = "reflection"
+    out_size: int | None = None
 
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
         x = self.warp(x)
@@ -106,8 +109,11 @@ class Augment:
         cos, sin = torch.cos(angle) * zoom, torch.sin(angle) * zoom
         theta = torch.stack([torch.stack([cos * mirror, -sin, shift[:, 0]], 1),
                              torch.stack([sin * mirror, cos, shift[:, 1]], 1)], 1)  # (B, 2, 3)
-        grid = F.affine_grid(theta.to(x), list(x.shape), align_corners=False)
-        return F.grid_sample(x, grid, mode="bilinear", padding_mode=self.padding_mode, align_corners=False)
+        out = self.out_size or x.shape[-1]
+        factor = max(1, round(x.shape[-1] / out))  # sample this many points per output pixel and side
+        grid = F.affine_grid(theta.to(x), [b, x.shape[1], out * factor, out * factor], align_corners=False)
+        warped = F.grid_sample(x, grid, mode="bilinear", padding_mode=self.padding_mode, align_corners=False)
+        return F.avg_pool2d(warped, factor) if factor > 1 else warped  # (B, C, out, out)
 
     def colour(self, x: torch.Tensor) -> torch.Tensor:
         b = x.shape[0]

@@ -48,6 +48,7 @@ class TrainConfig:
     patience: int | None = None  # early stopping: epochs without improvement of `monitor`
     monitor: str = "val_loss"  # key of the validate() dict
     mode: str = "min"  # "min": lower `monitor` is better; "max": higher is better
+    keep: str = "best"  # weights returned: "best" epoch by `monitor`, or "last" (a one-cycle run ends well)
     device: str = "auto"  # "auto" | "cpu" | "cuda" | "cuda:1"
     amp: bool = True  # mixed precision, used only on CUDA
     num_workers: int = 0  # DataLoader worker processes
@@ -66,6 +67,8 @@ class TrainConfig:
             raise ValueError(f"epochs must be at least 1, not {self.epochs}")
         if self.batch_size < 1:
             raise ValueError(f"batch_size must be at least 1, not {self.batch_size}")
+        if self.keep not in ("best", "last"):
+            raise ValueError(f"keep must be 'best' or 'last', not {self.keep!r}")
         if self.mode not in ("min", "max"):
             raise ValueError(f"mode must be 'min' or 'max', not {self.mode!r}")
         if not 0.0 <= self.warmup < 1.0:
@@ -205,7 +208,8 @@ def train(module: torch.nn.Module,
         if val_loader is None or (value is not None and sign * value < state.best_value):
             state.best_value = float("inf") if value is None else sign * value
             state.best_epoch = epoch + 1
-            state.best_weights = {k: v.detach().to("cpu", copy=True) for k, v in module.state_dict().items()}
+            if config.keep == "best":
+                state.best_weights = {k: v.detach().to("cpu", copy=True) for k, v in module.state_dict().items()}
         state.history.append(row)
         state.next_epoch = epoch + 1
         if val_loader is not None and config.patience is not None and epoch + 1 - state.best_epoch >= config.patience:
@@ -218,11 +222,11 @@ def train(module: torch.nn.Module,
         if on_epoch_end is not None:
             on_epoch_end(row)
 
-    if state.best_weights is not None:
+    if config.keep == "best" and state.best_weights is not None:
         module.load_state_dict(state.best_weights)
     module.to(device)
-    return TrainResult(history=state.history, best_epoch=state.best_epoch, device=str(device),
-                       stopped_early=state.stopped_early)
+    kept = state.best_epoch if config.keep == "best" else state.next_epoch
+    return TrainResult(history=state.history, best_epoch=kept, device=str(device), stopped_early=state.stopped_early)
 
 
 class _RunState:

@@ -74,7 +74,7 @@ def spec_mask(feats: torch.Tensor, frames: torch.Tensor, time_masks: int, max_fr
               freq_masks: int, max_bands: int) -> torch.Tensor:
     """Zero random frame spans and band ranges of each clip's features. feats: (B, F, T).
 
-    The features are normalised per band (zero mean over the clip), so zero is the clip's average level.
+    The features are normalised over the clip (zero mean), so zero is the clip's average level.
     """
     if not (time_masks or freq_masks):
         return feats

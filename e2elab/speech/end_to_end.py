@@ -89,8 +89,8 @@ class EndToEndSpeechRecognizer(SpeechRecognizerMixin, BaseEstimator):
       front-end    frontend ("sinc": learned mel-initialised band-pass filters; "logmel": the
                    fixed ablation), n_filters, floor_db (energies are floored this far below the
                    clip's mean before the log, hiding recording hiss; None: no floor), normalise
-                   ("clip": level and spread over the whole clip; "band": per band, which also
-                   removes a short clip's vowel colour)
+                   ("clip": level and spread over the whole clip; "tilt": also the clip's
+                   spectral slope; "band": per band, which also removes a short clip's vowel colour)
       encoder      width, depth (BiGRU layers), dropout
       training     epochs, batch_size, batch_seconds (cap on padded audio per batch), lr,
                    weight_decay, patience, validation_fraction (whole speakers, from `groups`,
@@ -105,7 +105,7 @@ class EndToEndSpeechRecognizer(SpeechRecognizerMixin, BaseEstimator):
       run          device, num_threads, checkpoint_dir (resume), seed, verbose
     """
 
-    def __init__(self, sample_rate=8000, frontend="sinc", n_filters=40, floor_db=30.0, normalise="clip", width=128,
+    def __init__(self, sample_rate=8000, frontend="sinc", n_filters=40, floor_db=30.0, normalise="tilt", width=128,
                  depth=2, dropout=0.15,
                  epochs=8, batch_size=32, batch_seconds=24.0, lr=3e-3, weight_decay=5e-4, patience=None,
                  validation_fraction=0.0, augment=True, speed=0.1, eq_db=8.0, noise_snr_db=10.0, gain_db=10.0,

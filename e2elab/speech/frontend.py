@@ -9,19 +9,25 @@ down-sampling to one frame per `hop_ms`, then log-compressed.
 `LogMelFrontend` is the fixed, hand-made counterpart (STFT power through triangular mel filters,
 then log), kept only as a named ablation (``frontend="logmel"``).
 
-Both then normalise the log energies over the clip, in one of two ways:
+Both then normalise the log energies over the clip, in one of three ways:
 
-* "clip" (the default): subtract the mean over all bands and frames and divide by the spread.
-  This removes the recording level and keeps the shape of the spectrum, which is where a vowel
-  lives. Microphone colouring is left for the network to learn to ignore, with the random
-  equaliser of the augmentation as its teacher.
+* "tilt" (the default): subtract the straight line (over band index) that best fits the clip's
+  mean spectrum, then divide by the spread over all bands and frames. The recording level and
+  the overall slope of the microphone's colouring (a bright or a dull set-up) go; the shape of
+  the spectrum between its ends, where a vowel's formants live, stays. Finer colouring is left
+  for the network to learn to ignore, with the random equaliser of the augmentation as teacher.
+* "clip": subtract the mean over all bands and frames and divide by the spread: the level goes,
+  the whole spectral shape (slope included) stays.
 * "band": subtract each band's own mean over the clip and divide by its spread (cepstral mean
   and variance normalisation per utterance). A fixed colouring is then removed exactly, but so is
   most of a short clip's phonetic content: a one-word clip is mostly one vowel, so its mean
-  spectrum is that vowel's. On held-out FSDD speakers this cost 5 points on the hardest one.
+  spectrum is that vowel's.
 
-Both also floor the energies `floor_db` below the clip's mean band energy before the log, so
-that the hiss of a quiet recording (which differs from one set-up to the next and says nothing
+On FSDD's hardest held-out speaker (george, the brightest recordings) the three give 82.6 %
+("tilt"), 77.2 % ("clip") and 74.2 % ("band") word accuracy.
+
+Before the log, the energies are floored `floor_db` below the clip's mean band energy, so that
+the hiss of a quiet recording (which differs from one set-up to the next and says nothing
 about the words) is not magnified into large negative logs.
 """
 
@@ -46,20 +52,32 @@ def _frames(lengths: torch.Tensor, hop: int) -> torch.Tensor:
     return torch.div(lengths + hop - 1, hop, rounding_mode="floor").clamp(min=1)
 
 
-NORMALISATIONS = ("band", "clip")
+NORMALISATIONS = ("band", "clip", "tilt")
 
 
 def _normalise(logs: torch.Tensor, frames: torch.Tensor, mode: str = "band") -> torch.Tensor:
-    """Zero mean and unit spread over the valid frames, per band ("band") or over all bands ("clip"). (B, F, T)
+    """Zero mean and unit spread over the valid frames. (B, F, T)
 
-    The padding is zeroed. The spread is floored (0.1 in log units) so that a band or clip that
+    "band": each band on its own; "clip": all bands together; "tilt": all bands together after
+    removing the straight line (over band index) that best fits the clip's mean spectrum, so the
+    level and the overall slope of the colouring go and the shape of the formants stays. The
+    padding is zeroed. The spread is floored (0.1 in log units) so that a band or clip that
     barely moves is not blown up.
     """
     mask = (torch.arange(logs.shape[-1], device=logs.device)[None, :] < frames[:, None]).to(logs.dtype)  # (B, T)
+    band_means = (logs * mask[:, None, :]).sum(-1, keepdim=True) / frames[:, None, None].to(logs.dtype)  # (B, F, 1)
+    if mode == "band":
+        mean = band_means
+    elif mode == "clip":
+        mean = band_means.mean(1, keepdim=True)  # (B, 1, 1)
+    else:
+        x = torch.linspace(-1.0, 1.0, logs.shape[1], device=logs.device, dtype=logs.dtype)[None, :, None]  # (1, F, 1)
+        level = band_means.mean(1, keepdim=True)
+        slope = ((band_means - level) * x).sum(1, keepdim=True) / x.pow(2).sum()
+        mean = level + slope * x  # (B, F, 1)
+    centred = (logs - mean) * mask[:, None, :]
     dims = (-1,) if mode == "band" else (-2, -1)
     count = frames[:, None, None].to(logs.dtype) * (1 if mode == "band" else logs.shape[1])
-    mean = (logs * mask[:, None, :]).sum(dims, keepdim=True) / count  # (B, F or 1, 1)
-    centred = (logs - mean) * mask[:, None, :]
     std = (centred.pow(2).sum(dims, keepdim=True) / count).sqrt()
     return centred / (std + 0.1)
 
@@ -89,7 +107,7 @@ class SincFilterbank(nn.Module):
 
     def __init__(self, sample_rate: int = 8000, n_filters: int = 40, kernel_ms: float = 16.0, window_ms: float = 25.0,
                  hop_ms: float = 10.0, conv_stride: int = 2, min_hz: float = 50.0, min_band_hz: float = 50.0,
-                 floor_db: float | None = None, normalise: str = "band"):
+                 floor_db: float | None = None, normalise: str = "tilt"):
         super().__init__()
         self.sample_rate = sample_rate
         self.floor_db = floor_db
@@ -164,7 +182,7 @@ class LogMelFrontend(nn.Module):
     """Fixed log-mel filterbank (the hand-made ablation): same input and output as SincFilterbank."""
 
     def __init__(self, sample_rate: int = 8000, n_filters: int = 40, window_ms: float = 25.0, hop_ms: float = 10.0,
-                 floor_db: float | None = None, normalise: str = "band"):
+                 floor_db: float | None = None, normalise: str = "tilt"):
         super().__init__()
         self.floor_db = floor_db
         self.normalise = normalise
@@ -188,7 +206,7 @@ class LogMelFrontend(nn.Module):
 
 
 def make_frontend(name: str, sample_rate: int, n_filters: int, floor_db: float | None = None,
-                  normalise: str = "band") -> nn.Module:
+                  normalise: str = "tilt") -> nn.Module:
     """The front-end called `name`: "sinc" (learned, default) or "logmel" (fixed ablation)."""
     if normalise not in NORMALISATIONS:
         raise ValueError(f"normalise must be one of {NORMALISATIONS}, not {normalise!r}")

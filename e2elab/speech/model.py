@@ -21,7 +21,7 @@ class SpeechCTCModel(nn.Module):
     def __init__(self, n_labels: int, sample_rate: int = 8000, frontend: str = "sinc", n_filters: int = 40,
                  width: int = 128, depth: int = 2, dropout: float = 0.15, time_masks: int = 2, freq_masks: int = 2,
                  time_mask_frames: int = 8, freq_mask_bands: int = 6, floor_db: float | None = None,
-                 normalise: str = "clip"):
+                 normalise: str = "tilt"):
         super().__init__()
         self.frontend = make_frontend(frontend, sample_rate, n_filters, floor_db, normalise)
         self.time_masks, self.freq_masks = time_masks, freq_masks

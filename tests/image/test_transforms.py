@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 import torch
+import torch.nn.functional as F
 
 from e2elab.image.transforms import Augment, channel_stats, fit_square, is_colour, mix_batch, normalise, tta_views
 
@@ -43,6 +44,19 @@ def test_augment_and_mix_keep_shapes():
         assert mixed.shape == x.shape and 0 <= lam <= 1 and torch.equal(ya, y)
     assert mix_batch(x, y, None)[3] == 1.0
     assert len(tta_views(x, flip=True)) == 4 and len(tta_views(x, flip=False)) == 3
+
+
+def test_a_larger_source_is_area_averaged_down_to_the_output_size():
+    x = torch.randn(2, 3, 32, 32)
+    identity = Augment(scale=(1, 1), translate=0, flip=False, jitter=0, out_size=16)(x)
+    assert identity.shape == (2, 3, 16, 16)
+    torch.testing.assert_close(identity, F.avg_pool2d(x, 2), atol=1e-4, rtol=0)
+    # Zoomed in on the centre half of the side, the output is that crop of the source at its own
+    # resolution (a smooth ramp, so sampling between pixels changes little).
+    ramp = torch.linspace(0, 1, 32)
+    smooth = (ramp[:, None] * ramp[None, :]).expand(2, 3, 32, 32)
+    centre = Augment(scale=(0.5, 0.5), translate=0, flip=False, jitter=0, out_size=16)(smooth)
+    torch.testing.assert_close(centre, smooth[:, :, 8:24, 8:24], atol=0.02, rtol=0)
 
 
 def test_is_colour():

@@ -77,6 +77,23 @@ def test_early_stopping_stops_after_patience():
     assert result.stopped_early and len(result.history) == 3 and result.best_epoch == 1
 
 
+def test_keep_last_returns_the_final_weights_and_still_stops_early():
+    def worsening(module, loader, device):  # each epoch looks worse than the one before
+        worsening.calls += 1
+        return {"val_loss": float(worsening.calls)}
+
+    worsening.calls = 0
+    module = _model()
+    result = train(module, _data(), _step, _config(epochs=20, patience=2, keep="last"), _data(48, 1), worsening)
+    assert result.stopped_early and len(result.history) == 3 and result.best_epoch == 3
+    worsening.calls = 0
+    best = _model()
+    train(best, _data(), _step, _config(epochs=20, patience=2), _data(48, 1), worsening)  # the first epoch's weights
+    assert any(not torch.equal(a, b) for a, b in zip(module.state_dict().values(), best.state_dict().values()))
+    with pytest.raises(ValueError, match="keep"):
+        _config(keep="first")
+
+
 def test_same_seed_same_weights_other_seed_differs():
     weights = []
     for seed in (3, 3, 4):

@@ -111,3 +111,17 @@ def test_both_normalisations_ignore_the_level(mode):
 def test_unknown_normalisation_is_refused():
     with pytest.raises(ValueError, match="normalise"):
         make_frontend("sinc", 8000, 40, normalise="speaker")
+
+
+def test_tilt_normalisation_removes_level_and_slope_but_keeps_peaks():
+    from e2elab.speech.frontend import _normalise
+
+    rng = np.random.default_rng(0)
+    logs = torch.tensor(rng.normal(size=(1, 20, 30)), dtype=torch.float32)
+    logs[0, 7] += 3.0  # a formant-like peak in one band
+    frames = torch.tensor([30])
+    slope = torch.linspace(-1, 1, 20)[None, :, None] * 4.0 + 2.0  # a brighter microphone, a louder clip
+    plain, tilted = _normalise(logs, frames, "tilt"), _normalise(logs + slope, frames, "tilt")
+    torch.testing.assert_close(plain, tilted, atol=1e-4, rtol=0)
+    assert plain[0, 7].mean() > plain.mean() + 1.0
+    assert not torch.allclose(_normalise(logs, frames, "clip"), _normalise(logs + slope, frames, "clip"), atol=0.1)
