@@ -17,7 +17,9 @@ Training uses the shared loop (AdamW, one-cycle schedule, label smoothing, gradi
 stratified validation split taken from the training data, which also fits the temperature that
 calibrates `predict_proba`. The last epoch's weights are kept (the one-cycle schedule ends at a
 tiny learning rate, and a validation loss without label smoothing prefers the less confident
-early epochs); with `patience` set, training stops early and keeps the best epoch instead. All training images are decoded once into a uint8 tensor (N, C, S, S).
+early epochs); with `patience` set, training stops early and keeps the best epoch instead.
+All training images are decoded once into uint8 tensors: the source copies (N, C, S_src, S_src)
+that crops are cut from, and (N, C, S, S) at the input size for statistics and validation.
 """
 
 from __future__ import annotations

@@ -56,7 +56,13 @@ def _frames(lengths: torch.Tensor, hop: int) -> torch.Tensor:
 NORMALISATIONS = ("band", "clip", "tilt")
 
 
-def _normalise(logs: torch.Tensor, frames: torch.Tensor, mode: str = "band") -> torch.Tensor:
+def _check_normalisation(mode: str) -> str:
+    if mode not in NORMALISATIONS:
+        raise ValueError(f"normalise must be one of {NORMALISATIONS}, not {mode!r}")
+    return mode
+
+
+def _normalise(logs: torch.Tensor, frames: torch.Tensor, mode: str) -> torch.Tensor:
     """Zero mean and unit spread over the valid frames. (B, F, T)
 
     "band": each band on its own; "clip": all bands together; "tilt": all bands together after
@@ -112,7 +118,7 @@ class SincFilterbank(nn.Module):
         super().__init__()
         self.sample_rate = sample_rate
         self.floor_db = floor_db
-        self.normalise = normalise
+        self.normalise = _check_normalisation(normalise)
         self.conv_stride = conv_stride
         self.min_hz = min_hz
         self.min_band_hz = min_band_hz
@@ -186,7 +192,7 @@ class LogMelFrontend(nn.Module):
                  floor_db: float | None = None, normalise: str = "tilt"):
         super().__init__()
         self.floor_db = floor_db
-        self.normalise = normalise
+        self.normalise = _check_normalisation(normalise)
         self.win = int(round(sample_rate * window_ms / 1000))
         self.hop = int(round(sample_rate * hop_ms / 1000))
         self.n_fft = 1 << (self.win - 1).bit_length()
@@ -209,8 +215,6 @@ class LogMelFrontend(nn.Module):
 def make_frontend(name: str, sample_rate: int, n_filters: int, floor_db: float | None = None,
                   normalise: str = "tilt") -> nn.Module:
     """The front-end called `name`: "sinc" (learned, default) or "logmel" (fixed ablation)."""
-    if normalise not in NORMALISATIONS:
-        raise ValueError(f"normalise must be one of {NORMALISATIONS}, not {normalise!r}")
     if name == "sinc":
         return SincFilterbank(sample_rate, n_filters, floor_db=floor_db, normalise=normalise)
     if name == "logmel":

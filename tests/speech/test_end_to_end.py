@@ -68,6 +68,8 @@ def test_registered_and_clonable():
     assert [s.name for s in model.stages] == ["waveform", "frontend", "encoder", "posteriors", "transcript"]
     assert model.stages[1].kind == "learned"
     assert EndToEndSpeechRecognizer(frontend="logmel").stages[1].kind == "fixed"
+    with pytest.raises(ValueError, match="normalise"):  # refused before any clip is read
+        EndToEndSpeechRecognizer(normalise="speaker").fit(["no such file.wav"], ["one"])
 
 
 def test_save_and_load_give_the_same_model(fitted, data, tmp_path):

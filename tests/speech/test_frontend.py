@@ -111,6 +111,8 @@ def test_both_normalisations_ignore_the_level(mode):
 def test_unknown_normalisation_is_refused():
     with pytest.raises(ValueError, match="normalise"):
         make_frontend("sinc", 8000, 40, normalise="speaker")
+    with pytest.raises(ValueError, match="normalise"):
+        LogMelFrontend(8000, 40, normalise="speaker")
 
 
 def test_tilt_normalisation_removes_level_and_slope_but_keeps_peaks():
