@@ -59,12 +59,24 @@ def worker_init_fn(worker_id: int) -> None:
     random.seed(seed)
 
 
-def amp_dtype(device: torch.device) -> torch.dtype | None:
+def cpu_has_native_bf16() -> bool:
+    """Whether this CPU multiplies bfloat16 in hardware (AVX512-BF16 or AMX).
+
+    Elsewhere bfloat16 is emulated and slower than float32, so CPU autocast is not used.
+    """
+    checks = ("_is_avx512_bf16_supported", "_is_amx_tile_supported")
+    return any(bool(getattr(torch.cpu, name, lambda: False)()) for name in checks)
+
+
+def amp_dtype(device: torch.device, cpu: bool = False) -> torch.dtype | None:
     """The autocast dtype for mixed precision on `device`, or None where AMP is not used.
 
-    bfloat16 where the GPU supports it (no loss scaling needed), float16 otherwise; the CPU runs
-    in float32 because CPU autocast is rarely faster for small convolutional networks.
+    CUDA: bfloat16 where the GPU supports it (no loss scaling needed), float16 otherwise.
+    CPU: bfloat16 when `cpu` is set and the CPU has native bfloat16 instructions (about twice the
+    float32 speed for convolutions there); float32 otherwise.
     """
-    if device.type != "cuda":
-        return None
-    return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+    if device.type == "cuda":
+        return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+    if device.type == "cpu" and cpu and cpu_has_native_bf16():
+        return torch.bfloat16
+    return None

@@ -50,7 +50,8 @@ class TrainConfig:
     mode: str = "min"  # "min": lower `monitor` is better; "max": higher is better
     keep: str = "best"  # weights returned: "best" epoch by `monitor`, or "last" (a one-cycle run ends well)
     device: str = "auto"  # "auto" | "cpu" | "cuda" | "cuda:1"
-    amp: bool = True  # mixed precision, used only on CUDA
+    amp: bool = True  # mixed precision on CUDA (and on the CPU with cpu_amp)
+    cpu_amp: bool = False  # bfloat16 autocast on CPUs with native bfloat16 instructions
     num_workers: int = 0  # DataLoader worker processes
     seed: int = 0
     checkpoint_dir: str | None = None  # checkpoint.pt each epoch + metrics.jsonl; resume if present
@@ -138,7 +139,7 @@ def train(module: torch.nn.Module,
     seed_everything(config.seed, config.deterministic)
     module.to(device)
     optimizer = make_optimizer(module, config.lr, config.weight_decay)
-    dtype = amp_dtype(device) if config.amp else None
+    dtype = amp_dtype(device, cpu=config.cpu_amp) if config.amp else None
     scaler = torch.amp.GradScaler("cuda", enabled=dtype == torch.float16)
     autocast = (lambda: torch.autocast(device_type=device.type, dtype=dtype)) if dtype else contextlib.nullcontext
 

@@ -160,3 +160,15 @@ def test_checkpoints_and_metrics_are_written(tmp_path):
     assert [r["epoch"] for r in rows] == [1, 2] and "val_error" in rows[0]
     again = EndToEndImageClassifier(**{**FAST, "epochs": 2}, checkpoint_dir=str(tmp_path)).fit(X, y)  # resumed: done
     np.testing.assert_array_equal(model.predict_proba(X), again.predict_proba(X))
+
+
+def test_amp_switches_cpu_bfloat16_training(monkeypatch):
+    import e2elab.nn.device as device_module
+
+    monkeypatch.setattr(device_module, "cpu_has_native_bf16", lambda: True)  # emulated where not native
+    X, y = _bars(4)
+    params = {**FAST, "epochs": 2}
+    mixed = EndToEndImageClassifier(**params).fit(X, y).predict_proba(X)
+    full = EndToEndImageClassifier(**params, amp=False).fit(X, y).predict_proba(X)
+    np.testing.assert_allclose(mixed.sum(1), 1.0, rtol=1e-5)
+    assert not np.array_equal(mixed, full)  # bfloat16 rounding changed the training

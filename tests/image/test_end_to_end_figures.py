@@ -25,6 +25,6 @@ def test_flowers5_accuracy_at_least_80_percent(shared_data):
     shared_data("flowers5")
     ds = e2elab.load_dataset("flowers5")
     train, test = train_test_indices(ds, test_size=0.25, seed=0)
-    model = e2elab.make_pipeline("image", "end-to-end", seed=0, progress=False, epochs=40, tta=True)
+    model = e2elab.make_pipeline("image", "end-to-end", seed=0, progress=False, epochs=100, tta=True)
     model.fit(ds.X[train], ds.y[train])
-    assert model.score(ds.X[test], ds.y[test]) >= 0.80  # 0.739 today: README says so
+    assert model.score(ds.X[test], ds.y[test]) >= 0.80  # 0.772 today: README says so

@@ -4,7 +4,9 @@ import numpy as np
 import pytest
 import torch
 
+import e2elab.nn.device as device_module
 from e2elab.nn import resolve_device, seed_everything
+from e2elab.nn.device import amp_dtype
 
 
 def test_auto_and_cpu():
@@ -24,3 +26,12 @@ def test_seed_everything_repeats_draws():
     seed_everything(5)
     b = (torch.rand(3), np.random.rand(3))
     assert torch.equal(a[0], b[0]) and np.array_equal(a[1], b[1])
+
+
+def test_cpu_autocast_only_when_asked_for_and_native(monkeypatch):
+    cpu = torch.device("cpu")
+    assert amp_dtype(cpu) is None  # float32 unless the caller opts in
+    monkeypatch.setattr(device_module, "cpu_has_native_bf16", lambda: True)
+    assert amp_dtype(cpu, cpu=True) is torch.bfloat16
+    monkeypatch.setattr(device_module, "cpu_has_native_bf16", lambda: False)
+    assert amp_dtype(cpu, cpu=True) is None  # emulated bfloat16 would be slower than float32
