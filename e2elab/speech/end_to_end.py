@@ -24,7 +24,7 @@ from ..registry import register_pipeline
 from .augment import WaveAugment
 from .ctc import CharVocabulary, ctc_loss, greedy_decode, word_timings
 from .ctc_decode import LexiconTrie, WordNgramLM, lexicon_beam_search, prefix_beam_search
-from .frontend import NORMALISATIONS
+from .frontend import check_normalisation
 from .model import SpeechCTCModel
 
 log = logging.getLogger(__name__)
@@ -185,8 +185,7 @@ class EndToEndSpeechRecognizer(SpeechRecognizerMixin, BaseEstimator):
             raise ValueError(f"decoder must be one of {DECODERS}, not {self.decoder!r}")
         if self.frontend not in ("sinc", "logmel"):
             raise ValueError(f"frontend must be 'sinc' or 'logmel', not {self.frontend!r}")
-        if self.normalise not in NORMALISATIONS:
-            raise ValueError(f"normalise must be one of {NORMALISATIONS}, not {self.normalise!r}")
+        check_normalisation(self.normalise)  # before any audio is read
 
     def _build_model(self) -> SpeechCTCModel:
         masks = bool(self.augment)

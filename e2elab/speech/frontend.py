@@ -56,7 +56,8 @@ def _frames(lengths: torch.Tensor, hop: int) -> torch.Tensor:
 NORMALISATIONS = ("band", "clip", "tilt")
 
 
-def _check_normalisation(mode: str) -> str:
+def check_normalisation(mode: str) -> str:
+    """`mode` if it is one of NORMALISATIONS, else a ValueError naming them."""
     if mode not in NORMALISATIONS:
         raise ValueError(f"normalise must be one of {NORMALISATIONS}, not {mode!r}")
     return mode
@@ -118,7 +119,7 @@ class SincFilterbank(nn.Module):
         super().__init__()
         self.sample_rate = sample_rate
         self.floor_db = floor_db
-        self.normalise = _check_normalisation(normalise)
+        self.normalise = check_normalisation(normalise)
         self.conv_stride = conv_stride
         self.min_hz = min_hz
         self.min_band_hz = min_band_hz
@@ -192,7 +193,7 @@ class LogMelFrontend(nn.Module):
                  floor_db: float | None = None, normalise: str = "tilt"):
         super().__init__()
         self.floor_db = floor_db
-        self.normalise = _check_normalisation(normalise)
+        self.normalise = check_normalisation(normalise)
         self.win = int(round(sample_rate * window_ms / 1000))
         self.hop = int(round(sample_rate * hop_ms / 1000))
         self.n_fft = 1 << (self.win - 1).bit_length()
