@@ -25,7 +25,7 @@ from .augment import WaveAugment
 from .ctc import CharVocabulary, ctc_loss, greedy_decode, word_timings
 from .ctc_decode import LexiconTrie, WordNgramLM, lexicon_beam_search, prefix_beam_search
 from .frontend import check_normalisation
-from .model import SpeechCTCModel
+from .model import SUBSAMPLERS, SpeechCTCModel
 
 log = logging.getLogger(__name__)
 
@@ -92,7 +92,10 @@ class EndToEndSpeechRecognizer(SpeechRecognizerMixin, BaseEstimator):
                    clip's mean before the log, hiding recording hiss; None: no floor), normalise
                    ("clip": level and spread over the whole clip; "tilt": also the clip's
                    spectral slope; "band": per band, which also removes a short clip's vowel colour)
-      encoder      width, depth (BiGRU layers), dropout
+      encoder      subsample ("conv1d": convolutions over time, every band a channel; "conv2d":
+                   convolutions over band and time with pooling over neighbouring bands, so
+                   that a formant shifted by a band or two looks the same), width, depth
+                   (BiGRU layers), dropout
       training     epochs, batch_size, batch_seconds (cap on padded audio per batch), lr,
                    weight_decay, patience, validation_fraction (whole speakers, from `groups`,
                    held out to pick the best epoch and stop early; the default 0 trains on
@@ -106,8 +109,8 @@ class EndToEndSpeechRecognizer(SpeechRecognizerMixin, BaseEstimator):
       run          device, num_threads, checkpoint_dir (resume), seed, verbose
     """
 
-    def __init__(self, sample_rate=8000, frontend="sinc", n_filters=40, floor_db=30.0, normalise="tilt", width=128,
-                 depth=2, dropout=0.15,
+    def __init__(self, sample_rate=8000, frontend="sinc", n_filters=40, floor_db=30.0, normalise="tilt",
+                 subsample="conv2d", width=128, depth=2, dropout=0.15,
                  epochs=8, batch_size=32, batch_seconds=24.0, lr=3e-3, weight_decay=5e-4, patience=None,
                  validation_fraction=0.0, augment=True, speed=0.1, eq_db=8.0, noise_snr_db=10.0, gain_db=10.0,
                  time_masks=2, freq_masks=2, decoder="lexicon", beam_width=8, words=None, lm_order=2,
@@ -118,6 +121,7 @@ class EndToEndSpeechRecognizer(SpeechRecognizerMixin, BaseEstimator):
         self.n_filters = n_filters
         self.floor_db = floor_db
         self.normalise = normalise
+        self.subsample = subsample
         self.width = width
         self.depth = depth
         self.dropout = dropout
@@ -186,12 +190,15 @@ class EndToEndSpeechRecognizer(SpeechRecognizerMixin, BaseEstimator):
         if self.frontend not in ("sinc", "logmel"):
             raise ValueError(f"frontend must be 'sinc' or 'logmel', not {self.frontend!r}")
         check_normalisation(self.normalise)  # before any audio is read
+        if self.subsample not in SUBSAMPLERS:
+            raise ValueError(f"subsample must be one of {sorted(SUBSAMPLERS)}, not {self.subsample!r}")
 
     def _build_model(self) -> SpeechCTCModel:
         masks = bool(self.augment)
         return SpeechCTCModel(len(self.vocabulary_), self.sample_rate, self.frontend, self.n_filters, self.width,
                               self.depth, self.dropout, time_masks=self.time_masks if masks else 0,
-                              freq_masks=self.freq_masks if masks else 0, floor_db=self.floor_db, normalise=self.normalise)
+                              freq_masks=self.freq_masks if masks else 0, floor_db=self.floor_db, normalise=self.normalise,
+                              subsample=self.subsample)
 
     # ----------------------------------------------------------------- fit
 
@@ -350,7 +357,7 @@ class EndToEndSpeechRecognizer(SpeechRecognizerMixin, BaseEstimator):
             Stage("waveform", "input", f"mono waveform at {self.sample_rate} Hz, (N,)"),
             Stage("frontend", "learned" if learned else "fixed",
                   f"{'learned sinc band-pass' if learned else 'fixed log-mel'} filterbank energies, (F={self.n_filters}, T at 100/s)"),
-            Stage("encoder", "learned", f"conv subsampling + {self.depth}-layer BiGRU, (T/2, {2 * self.width})"),
+            Stage("encoder", "learned", f"{self.subsample} subsampling + {self.depth}-layer BiGRU, (T/2, {2 * self.width})"),
             Stage("posteriors", "learned", f"CTC posteriors over blank + characters, (T/2, {len(CharVocabulary())})"),
             Stage("transcript", "output", f"words, {self.decoder} decoding"),
         ]
@@ -387,8 +394,9 @@ class EndToEndSpeechRecognizer(SpeechRecognizerMixin, BaseEstimator):
 
     @classmethod
     def _from_state(cls, params, state: ModelState):
-        # Models saved before `normalise` existed normalised every band on its own.
-        est = cls(**{"normalise": "band", **params})
+        # Models saved before `normalise` existed normalised every band on its own; those saved
+        # before `subsample` existed convolved over time only.
+        est = cls(**{"normalise": "band", "subsample": "conv1d", **params})
         est.vocabulary_ = CharVocabulary(state.meta["alphabet"])
         est.model_ = est._build_model()
         weights = {k[len("model."):]: torch.from_numpy(np.array(v)) for k, v in state.arrays.items() if k.startswith("model.")}

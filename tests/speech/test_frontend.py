@@ -6,12 +6,28 @@ import numpy as np
 import pytest
 import torch
 
-from e2elab.speech.frontend import LogMelFrontend, SincFilterbank, make_frontend, mel_matrix
+from e2elab.speech.frontend import LogMelFrontend, SincFilterbank, make_frontend, mel_matrix, smooth_and_decimate
 
 
 def tone(freq, seconds=0.5, rate=8000, amplitude=0.3):
     t = np.arange(int(seconds * rate)) / rate
     return torch.tensor(amplitude * np.sin(2 * np.pi * freq * t), dtype=torch.float32)
+
+
+@pytest.mark.parametrize("n", [1, 19, 20, 21, 400, 2013])
+@pytest.mark.parametrize("k, hop", [(101, 20), (51, 20), (3, 1), (7, 3), (5, 9)])
+def test_smoothing_equals_a_strided_convolution(n, k, hop):
+    x = torch.randn(2, 3, n, dtype=torch.float64, requires_grad=True)
+    window = torch.rand(k, dtype=torch.float64)
+    reference = torch.nn.functional.conv1d(x.reshape(6, 1, n), window[None, None], stride=hop,
+                                           padding=k // 2).reshape(2, 3, -1)
+    out = smooth_and_decimate(x, window, hop)
+    assert out.shape == reference.shape
+    torch.testing.assert_close(out, reference)
+    upstream = torch.randn_like(out)
+    (ours,) = torch.autograd.grad(out, x, upstream)
+    (theirs,) = torch.autograd.grad(reference, x, upstream)
+    torch.testing.assert_close(ours, theirs)
 
 
 def test_sinc_filters_start_on_the_mel_scale():
