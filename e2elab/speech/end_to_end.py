@@ -25,7 +25,7 @@ from .augment import WaveAugment
 from .ctc import CharVocabulary, ctc_loss, greedy_decode, word_timings
 from .ctc_decode import LexiconTrie, WordNgramLM, lexicon_beam_search, prefix_beam_search
 from .frontend import check_normalisation
-from .model import SUBSAMPLERS, SpeechCTCModel
+from .model import SpeechCTCModel, check_subsample
 
 log = logging.getLogger(__name__)
 
@@ -189,9 +189,8 @@ class EndToEndSpeechRecognizer(SpeechRecognizerMixin, BaseEstimator):
             raise ValueError(f"decoder must be one of {DECODERS}, not {self.decoder!r}")
         if self.frontend not in ("sinc", "logmel"):
             raise ValueError(f"frontend must be 'sinc' or 'logmel', not {self.frontend!r}")
-        check_normalisation(self.normalise)  # before any audio is read
-        if self.subsample not in SUBSAMPLERS:
-            raise ValueError(f"subsample must be one of {sorted(SUBSAMPLERS)}, not {self.subsample!r}")
+        check_normalisation(self.normalise)  # both before any audio is read
+        check_subsample(self.subsample)
 
     def _build_model(self) -> SpeechCTCModel:
         masks = bool(self.augment)

@@ -49,7 +49,7 @@ class TimeFrequencySubsample(nn.Module):
         self.first = nn.Sequential(nn.Conv2d(1, channels, 3, stride=(1, 2), padding=1), nn.BatchNorm2d(channels),
                                    nn.GELU())
         self.second = nn.Sequential(nn.Conv2d(channels, channels, 3, padding=1), nn.BatchNorm2d(channels), nn.GELU())
-        bands = -(-(-(-n_filters // 2)) // 2)  # two ceil-halvings
+        bands = -(-n_filters // 4)  # two halvings, each rounded up, leave ceil(F / 4)
         self.project = nn.Sequential(nn.Conv1d(channels * bands, width, kernel_size=3, padding=1),
                                      nn.BatchNorm1d(width), nn.GELU(), nn.Dropout(dropout))
 
@@ -72,6 +72,13 @@ def _pool_band_pairs(x: torch.Tensor) -> torch.Tensor:
 SUBSAMPLERS = {"conv1d": TimeSubsample, "conv2d": TimeFrequencySubsample}
 
 
+def check_subsample(name: str) -> str:
+    """`name` if it is one of SUBSAMPLERS, else a ValueError naming them."""
+    if name not in SUBSAMPLERS:
+        raise ValueError(f"subsample must be one of {sorted(SUBSAMPLERS)}, not {name!r}")
+    return name
+
+
 class SpeechCTCModel(nn.Module):
     """Waveform (B, N) + lengths (B,) -> per-frame log-probabilities (B, T', V) + frame counts (B,)."""
 
@@ -84,9 +91,7 @@ class SpeechCTCModel(nn.Module):
         self.time_masks, self.freq_masks = time_masks, freq_masks
         self.time_mask_frames, self.freq_mask_bands = time_mask_frames, freq_mask_bands
         self.input_norm = nn.BatchNorm1d(n_filters)
-        if subsample not in SUBSAMPLERS:
-            raise ValueError(f"subsample must be one of {sorted(SUBSAMPLERS)}, not {subsample!r}")
-        self.subsample = SUBSAMPLERS[subsample](n_filters, width, dropout)
+        self.subsample = SUBSAMPLERS[check_subsample(subsample)](n_filters, width, dropout)
         self.rnn = nn.GRU(width, width, num_layers=depth, batch_first=True, bidirectional=True,
                           dropout=dropout if depth > 1 else 0.0)
         self.head = nn.Sequential(nn.Dropout(dropout), nn.Linear(2 * width, n_labels))
