@@ -1,15 +1,17 @@
 """Training throughput of the shared loop (e2elab.nn.train) against a plain hand-written loop.
 
 Both train the same residual CNN on the same in-memory batches (random colour images, the same
-sampler seed) with the same per-batch work (normalise, forward, cross-entropy, backward, AdamW
-step). The shared loop also runs its one-cycle schedule, gradient clipping (its default) and
-bookkeeping. The two are run alternately `--repeats` times and the best of each is kept, which
-damps the noise of a shared machine. Prints one JSON line with both throughputs and their ratio.
+sampler seed) with the same per-batch work (normalise, forward, cross-entropy, backward, optimizer
+step: AdamW, or SGD with `--optimizer sgd`). The shared loop also runs its one-cycle schedule,
+gradient clipping (its default) and bookkeeping. The two are run alternately `--repeats` times
+and the best of each is kept, which damps the noise of a shared machine. Prints one JSON line
+with both throughputs and their ratio.
 `--bf16` runs both under bfloat16 autocast on the CPU (what the image classifier does on CPUs
 with native bfloat16 instructions) and also prints the float32 plain loop, for the speed-up.
 
     python benchmarks/bench_train_loop_image.py --size 64 --n 1024 --epochs 2
     python benchmarks/bench_train_loop_image.py --size 64 --n 1024 --epochs 2 --bf16
+    python benchmarks/bench_train_loop_image.py --size 64 --n 1024 --epochs 2 --bf16 --optimizer sgd
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ import torch
 import torch.nn.functional as F
 from torch.utils.data import DataLoader
 
+from e2elab.image.end_to_end import DEFAULT_LR as LR
 from e2elab.image.end_to_end import _identity, _TensorImages
 from e2elab.image.model import ResidualCNN
 from e2elab.image.transforms import normalise
@@ -46,7 +49,7 @@ def network(args):
 def shared_loop(data, args, grad_clip) -> float:
     module = network(args)
     config = TrainConfig(epochs=args.epochs, batch_size=args.batch_size, device=args.device, progress=False,
-                         grad_clip=grad_clip, cpu_amp=args.bf16)
+                         grad_clip=grad_clip, cpu_amp=args.bf16, optimizer=args.optimizer, lr=LR[args.optimizer])
     started = time.perf_counter()
     train(module, data, step, config, collate_fn=_identity)
     return args.epochs * (len(data) // args.batch_size) * args.batch_size / (time.perf_counter() - started)
@@ -56,7 +59,7 @@ def plain_loop(data, args, bf16: bool) -> float:
     module = network(args)
     device = torch.device(args.device)
     module.to(device).train()
-    optimizer = make_optimizer(module, 3e-3, 5e-4)
+    optimizer = make_optimizer(module, LR[args.optimizer], 5e-4, args.optimizer)
     loader = DataLoader(data, batch_size=args.batch_size, shuffle=True, drop_last=True, collate_fn=_identity,
                         generator=torch.Generator().manual_seed(0))
     started = time.perf_counter()
@@ -81,6 +84,7 @@ def main():
     parser.add_argument("--epochs", type=int, default=2)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--device", default="cpu")
+    parser.add_argument("--optimizer", choices=tuple(LR), default="adamw")
     parser.add_argument("--bf16", action="store_true", help="bfloat16 autocast on the CPU, both loops")
     args = parser.parse_args()
     if args.bf16 and not (args.device == "cpu" and cpu_has_native_bf16()):
@@ -100,7 +104,7 @@ def main():
         extra = {"float32_reference_images_per_s": round(max(plain_fp32), 1),
                  "bf16_speedup": round(max(shared) / max(plain_fp32), 3)}
     print(json.dumps({"benchmark": "train_loop_image", "device": args.device, "threads": torch.get_num_threads(),
-                      "bf16": args.bf16,
+                      "bf16": args.bf16, "optimizer": args.optimizer,
                       "image_size": args.size, "batch_size": args.batch_size, "images": args.n,
                       "images_per_s": round(max(shared), 1), "reference_images_per_s": round(max(plain), 1),
                       "ratio": round(max(shared) / max(plain), 3),

@@ -13,11 +13,12 @@ What adapts to the data (each can be set explicitly):
   area, horizontal flips, colour jitter, cutmix), the "glyph" policy for grayscale data (small
   zoom, shift and rotation, no flips: a mirrored 2 or 3 is not a digit; no cutmix).
 
-Training uses the shared loop (AdamW, one-cycle schedule, label smoothing, gradient clipping) on a
-stratified validation split taken from the training data, which also fits the temperature that
-calibrates `predict_proba`. The last epoch's weights are kept (the one-cycle schedule ends at a
-tiny learning rate, and a validation loss without label smoothing prefers the less confident
-early epochs); with `patience` set, training stops early and keeps the best epoch instead.
+Training uses the shared loop (AdamW or SGD with Nesterov momentum, one-cycle schedule, label
+smoothing, gradient clipping) on a stratified validation split taken from the training data,
+which also fits the temperature that calibrates `predict_proba`. The last epoch's weights are kept
+(the one-cycle schedule ends at a tiny learning rate, and a validation loss without label
+smoothing prefers the less confident early epochs); with `patience` set, training stops early and
+keeps the best epoch instead.
 All training images are decoded once into uint8 tensors: the source copies (N, C, S_src, S_src)
 that crops are cut from, and (N, C, S, S) at the input size for statistics and validation.
 """
@@ -55,6 +56,9 @@ POLICIES = {
                  padding_mode="zeros"),
 }
 
+# Peak learning rates of the one-cycle schedule for a batch of 64 (the `lr=None` default).
+DEFAULT_LR = {"adamw": 3e-3, "sgd": 0.2}
+
 
 @register_pipeline("image", "end-to-end")
 class EndToEndImageClassifier(PipelineMixin, ClassifierMixin, BaseEstimator):
@@ -64,23 +68,23 @@ class EndToEndImageClassifier(PipelineMixin, ClassifierMixin, BaseEstimator):
     blocks (residual blocks per stage), dropout. Input: input_size (None adapts), source_scale
     (training crops are cut from copies kept this many times larger, where the images are that
     large, so that a zoomed-in crop keeps its detail), resize ("pad" keeps the whole image,
-    "crop" fills the square), channels ("auto", 1 or 3). Training: epochs,
-    batch_size, lr (peak of the one-cycle schedule), weight_decay, label_smoothing,
-    validation_fraction (stratified, for model selection and calibration), patience (early
-    stopping), augment ("auto", "photo", "glyph", "none"), flip and mix (None: the policy's
-    choice; mix "mixup" | "cutmix" | "none"), tta (average the logits of a few test-time views),
-    calibrate (temperature scaling). Run: device, amp (mixed precision in training: bfloat16
-    autocast on CPUs with native bfloat16 instructions, about twice as fast there, and on CUDA),
-    num_workers, checkpoint_dir, progress,
-    on_error ("raise", or "skip" unreadable images and single-image classes, counted in
-    `n_skipped_`), seed.
+    "crop" fills the square), channels ("auto", 1 or 3). Training: epochs, batch_size, optimizer
+    ("adamw", or "sgd": Nesterov momentum with L2 decay, the classic residual-CNN recipe), lr
+    (peak of the one-cycle schedule; None: the optimizer's own, DEFAULT_LR), weight_decay,
+    label_smoothing, validation_fraction (stratified, for model selection and calibration),
+    patience (early stopping), augment ("auto", "photo", "glyph", "none"), flip and mix (None: the
+    policy's choice; mix "mixup" | "cutmix" | "none"), tta (average the logits of a few test-time
+    views), calibrate (temperature scaling). Run: device, amp (mixed precision in training:
+    bfloat16 autocast on CPUs with native bfloat16 instructions, about twice as fast there, and on
+    CUDA), num_workers, checkpoint_dir, progress, on_error ("raise", or "skip" unreadable images
+    and single-image classes, counted in `n_skipped_`), seed.
     """
 
     def __init__(self, width=32, depth=None, blocks=1, dropout=0.0, input_size=None, source_scale=2.0, resize="pad",
-                 channels="auto",
-                 epochs=20, batch_size=64, lr=3e-3, weight_decay=5e-4, label_smoothing=0.1, validation_fraction=0.1,
-                 patience=None, augment="auto", flip=None, mix=None, tta=False, calibrate=True, device="auto",
-                 amp=True, num_workers=0, checkpoint_dir=None, progress=None, on_error="raise", seed=0):
+                 channels="auto", epochs=20, batch_size=64, optimizer="adamw", lr=None, weight_decay=5e-4,
+                 label_smoothing=0.1, validation_fraction=0.1, patience=None, augment="auto", flip=None, mix=None,
+                 tta=False, calibrate=True, device="auto", amp=True, num_workers=0, checkpoint_dir=None, progress=None,
+                 on_error="raise", seed=0):
         self.width = width
         self.depth = depth
         self.blocks = blocks
@@ -91,6 +95,7 @@ class EndToEndImageClassifier(PipelineMixin, ClassifierMixin, BaseEstimator):
         self.channels = channels
         self.epochs = epochs
         self.batch_size = batch_size
+        self.optimizer = optimizer
         self.lr = lr
         self.weight_decay = weight_decay
         self.label_smoothing = label_smoothing
@@ -150,7 +155,8 @@ class EndToEndImageClassifier(PipelineMixin, ClassifierMixin, BaseEstimator):
         seed_everything(self.seed)
         self.network_ = self._build_network().to(memory_format=torch.channels_last)
         augment = Augment(**{k: v for k, v in self.policy_.items() if k not in ("mix", "name")}, out_size=self.input_size_)
-        config = TrainConfig(epochs=self.epochs, batch_size=self.batch_size, lr=self.lr,
+        config = TrainConfig(epochs=self.epochs, batch_size=self.batch_size, optimizer=self.optimizer,
+                             lr=DEFAULT_LR[self.optimizer] if self.lr is None else float(self.lr),
                              weight_decay=self.weight_decay, patience=self.patience, monitor="val_loss",
                              keep="best" if self.patience else "last",
                              device=self.device, amp=bool(self.amp), cpu_amp=True, num_workers=self.num_workers,
@@ -305,7 +311,7 @@ class EndToEndImageClassifier(PipelineMixin, ClassifierMixin, BaseEstimator):
 
     @classmethod
     def _from_state(cls, params, state: ModelState):
-        model = cls(**params)
+        model = cls(**{"optimizer": "adamw", **params})  # saved before `optimizer` existed: AdamW
         meta = state.meta
         model.classes_ = np.array(meta["classes"])
         model.input_size_, model.depth_, model.channels_ = meta["input_size"], meta["depth"], meta["channels"]
@@ -340,8 +346,9 @@ class EndToEndImageClassifier(PipelineMixin, ClassifierMixin, BaseEstimator):
                            blocks=self.blocks, dropout=self.dropout)
 
     def _check_params(self):
-        choices = {"resize": ("pad", "crop"), "channels": ("auto", 1, 3), "augment": ("auto", *POLICIES),
-                   "mix": (None, "none", "mixup", "cutmix"), "on_error": ("raise", "skip"), "flip": (None, True, False)}
+        choices = {"resize": ("pad", "crop"), "optimizer": tuple(DEFAULT_LR), "channels": ("auto", 1, 3),
+                   "augment": ("auto", *POLICIES), "mix": (None, "none", "mixup", "cutmix"),
+                   "on_error": ("raise", "skip"), "flip": (None, True, False)}
         for name, allowed in choices.items():
             if getattr(self, name) not in allowed:
                 raise ValueError(f"{name} must be one of {allowed}, not {getattr(self, name)!r}")

@@ -1,10 +1,11 @@
 """The one training loop shared by the end-to-end pipelines.
 
-`train` runs AdamW under a one-cycle learning-rate schedule with gradient clipping, mixed
-precision on CUDA, a validation pass per epoch with early stopping, a checkpoint per epoch from
-which an interrupted run resumes exactly where it stopped, a progress bar, and one JSON line of
-metrics per epoch. The pipelines supply only what differs between them: the network, the data,
-the loss of one batch (`step`) and, optionally, the validation metrics (`validate`).
+`train` runs AdamW (or SGD with Nesterov momentum) under a one-cycle learning-rate schedule with
+gradient clipping, mixed precision on CUDA, a validation pass per epoch with early stopping, a
+checkpoint per epoch from which an interrupted run resumes exactly where it stopped, a progress
+bar, and one JSON line of metrics per epoch. The pipelines supply only what differs between them:
+the network, the data, the loss of one batch (`step`) and, optionally, the validation metrics
+(`validate`).
 
 Reproducibility: every epoch re-seeds the shuffling generator and torch's global generator from
 (seed, epoch), so a resumed run draws the same batches and the same augmentation as an
@@ -43,7 +44,8 @@ class TrainConfig:
     epochs: int = 30
     batch_size: int = 64
     lr: float = 3e-3  # peak learning rate of the one-cycle schedule
-    weight_decay: float = 5e-4  # AdamW decay, applied to weight matrices and kernels only
+    weight_decay: float = 5e-4  # applied to weight matrices and kernels only (AdamW: decoupled; SGD: L2)
+    optimizer: str = "adamw"  # "adamw" | "sgd" (Nesterov momentum 0.9)
     grad_clip: float | None = 1.0  # clip the global gradient norm to this
     patience: int | None = None  # early stopping: epochs without improvement of `monitor`
     monitor: str = "val_loss"  # key of the validate() dict
@@ -70,6 +72,8 @@ class TrainConfig:
             raise ValueError(f"batch_size must be at least 1, not {self.batch_size}")
         if self.keep not in ("best", "last"):
             raise ValueError(f"keep must be 'best' or 'last', not {self.keep!r}")
+        if self.optimizer not in OPTIMIZERS:
+            raise ValueError(f"optimizer must be one of {OPTIMIZERS}, not {self.optimizer!r}")
         if self.mode not in ("min", "max"):
             raise ValueError(f"mode must be 'min' or 'max', not {self.mode!r}")
         if not 0.0 <= self.warmup < 1.0:
@@ -102,14 +106,27 @@ def one_cycle_lr(progress: float, peak: float, warmup: float = 0.25, div_factor:
     return end + (peak - end) * (1 + math.cos(math.pi * t)) / 2
 
 
-def make_optimizer(module: torch.nn.Module, lr: float, weight_decay: float) -> torch.optim.Optimizer:
-    """AdamW with weight decay on kernels and weight matrices, none on biases and norm scales."""
+OPTIMIZERS = ("adamw", "sgd")
+
+
+def make_optimizer(module: torch.nn.Module, lr: float, weight_decay: float, kind: str = "adamw") -> torch.optim.Optimizer:
+    """AdamW, or SGD with Nesterov momentum 0.9, with weight decay on kernels and weight matrices and
+    none on biases and norm scales.
+
+    AdamW adapts quickly to any network (the default); SGD with L2 decay is the classic recipe of
+    residual CNNs (README compares the two on images).
+    """
     decay, no_decay = [], []
     for parameter in module.parameters():
         if parameter.requires_grad:
             (decay if parameter.ndim > 1 else no_decay).append(parameter)
-    groups = [{"params": decay, "weight_decay": weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
-    return torch.optim.AdamW([g for g in groups if g["params"]], lr=lr)
+    groups = [g for g in ({"params": decay, "weight_decay": weight_decay}, {"params": no_decay, "weight_decay": 0.0})
+              if g["params"]]
+    if kind == "sgd":
+        return torch.optim.SGD(groups, lr=lr, momentum=0.9, nesterov=True)
+    if kind != "adamw":
+        raise ValueError(f"optimizer must be one of {OPTIMIZERS}, not {kind!r}")
+    return torch.optim.AdamW(groups, lr=lr)
 
 
 def train(module: torch.nn.Module,
@@ -138,7 +155,7 @@ def train(module: torch.nn.Module,
     device = resolve_device(config.device)
     seed_everything(config.seed, config.deterministic)
     module.to(device)
-    optimizer = make_optimizer(module, config.lr, config.weight_decay)
+    optimizer = make_optimizer(module, config.lr, config.weight_decay, config.optimizer)
     dtype = amp_dtype(device, cpu=config.cpu_amp) if config.amp else None
     scaler = torch.amp.GradScaler("cuda", enabled=dtype == torch.float16)
     autocast = (lambda: torch.autocast(device_type=device.type, dtype=dtype)) if dtype else contextlib.nullcontext

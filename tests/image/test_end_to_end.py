@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 import torch
@@ -144,6 +146,22 @@ def test_bad_parameters_are_refused():
         EndToEndImageClassifier(**FAST, resize="stretch").fit(X, y)
     with pytest.raises(ValueError, match="too small"):
         EndToEndImageClassifier(**FAST, input_size=8, depth=4).fit(X, y)
+    with pytest.raises(ValueError, match="optimizer"):
+        EndToEndImageClassifier(**FAST, optimizer="adam").fit(X, y)
+
+
+def test_both_optimizers_train_and_old_models_load_as_adamw(tmp_path):
+    X, y = _bars(4)
+    params = {**FAST, "lr": None, "epochs": 25, "augment": "none", "validation_fraction": 0}
+    for optimizer in ("sgd", "adamw"):
+        model = EndToEndImageClassifier(**params, optimizer=optimizer).fit(X, y)
+        assert model.score(X, y) == 1.0, optimizer
+    e2elab.save(model, tmp_path / "model")
+    config = tmp_path / "model" / "e2elab.json"
+    saved = json.loads(config.read_text())
+    del saved["params"]["optimizer"]  # as written before the parameter existed
+    config.write_text(json.dumps(saved))
+    assert e2elab.load(tmp_path / "model").optimizer == "adamw"
 
 
 def test_registered_as_end_to_end_image_pipeline():

@@ -8,7 +8,7 @@ import pytest
 import torch
 from torch.utils.data import TensorDataset
 
-from e2elab.nn import TrainConfig, load_checkpoint, one_cycle_lr, read_metrics, train
+from e2elab.nn import TrainConfig, load_checkpoint, make_optimizer, one_cycle_lr, read_metrics, train
 
 
 def _data(n=96, seed=0):
@@ -169,6 +169,21 @@ def test_bad_config_is_refused():
         TrainConfig(epochs=0)
     with pytest.raises(ValueError):
         TrainConfig(mode="best")
+    with pytest.raises(ValueError, match="optimizer"):
+        TrainConfig(optimizer="lbfgs")
+
+
+def test_sgd_optimizer_decays_kernels_only_and_learns():
+    model = _model()
+    optimizer = make_optimizer(model, 0.1, 5e-4, "sgd")
+    assert isinstance(optimizer, torch.optim.SGD)
+    assert all(g["nesterov"] and g["momentum"] == 0.9 for g in optimizer.param_groups)
+    decays = {p.ndim: g["weight_decay"] for g in optimizer.param_groups for p in g["params"]}
+    assert decays == {2: 5e-4, 1: 0.0}  # weight matrices decay, biases do not
+    result = train(model, _data(), _step, _config(optimizer="sgd", lr=0.1, epochs=8))
+    assert result.history[-1]["train_loss"] < 0.5 * result.history[0]["train_loss"]
+    with pytest.raises(ValueError, match="optimizer"):
+        make_optimizer(model, 0.1, 0.0, "rmsprop")
 
 
 def test_checkpoint_of_another_run_is_not_resumed(tmp_path):
