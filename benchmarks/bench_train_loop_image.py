@@ -25,11 +25,10 @@ import torch
 import torch.nn.functional as F
 from torch.utils.data import DataLoader
 
-from e2elab.image.end_to_end import DEFAULT_LR as LR
 from e2elab.image.end_to_end import _identity, _TensorImages
 from e2elab.image.model import ResidualCNN
 from e2elab.image.transforms import normalise
-from e2elab.nn import TrainConfig, make_optimizer, seed_everything, train
+from e2elab.nn import DEFAULT_LR, OPTIMIZERS, TrainConfig, make_optimizer, seed_everything, train
 from e2elab.nn.device import cpu_has_native_bf16
 
 MEAN, STD = [0.5, 0.5, 0.5], [0.25, 0.25, 0.25]
@@ -49,7 +48,7 @@ def network(args):
 def shared_loop(data, args, grad_clip) -> float:
     module = network(args)
     config = TrainConfig(epochs=args.epochs, batch_size=args.batch_size, device=args.device, progress=False,
-                         grad_clip=grad_clip, cpu_amp=args.bf16, optimizer=args.optimizer, lr=LR[args.optimizer])
+                         grad_clip=grad_clip, cpu_amp=args.bf16, optimizer=args.optimizer)
     started = time.perf_counter()
     train(module, data, step, config, collate_fn=_identity)
     return args.epochs * (len(data) // args.batch_size) * args.batch_size / (time.perf_counter() - started)
@@ -59,7 +58,7 @@ def plain_loop(data, args, bf16: bool) -> float:
     module = network(args)
     device = torch.device(args.device)
     module.to(device).train()
-    optimizer = make_optimizer(module, LR[args.optimizer], 5e-4, args.optimizer)
+    optimizer = make_optimizer(module, DEFAULT_LR[args.optimizer], 5e-4, args.optimizer)
     loader = DataLoader(data, batch_size=args.batch_size, shuffle=True, drop_last=True, collate_fn=_identity,
                         generator=torch.Generator().manual_seed(0))
     started = time.perf_counter()
@@ -84,7 +83,7 @@ def main():
     parser.add_argument("--epochs", type=int, default=2)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--device", default="cpu")
-    parser.add_argument("--optimizer", choices=tuple(LR), default="adamw")
+    parser.add_argument("--optimizer", choices=OPTIMIZERS, default="adamw")
     parser.add_argument("--bf16", action="store_true", help="bfloat16 autocast on the CPU, both loops")
     args = parser.parse_args()
     if args.bf16 and not (args.device == "cpu" and cpu_has_native_bf16()):

@@ -39,6 +39,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from ..base import ModelState, PipelineMixin, Stage
 from ..data.image import as_image
 from ..errors import DataError
+from ..nn import OPTIMIZERS
 from ..registry import register_pipeline
 from .calibration import calibration_report, fit_temperature
 from .model import ResidualCNN
@@ -56,9 +57,6 @@ POLICIES = {
                  padding_mode="zeros"),
 }
 
-# Peak learning rates of the one-cycle schedule for a batch of 64 (the `lr=None` default).
-DEFAULT_LR = {"adamw": 3e-3, "sgd": 0.2}
-
 
 @register_pipeline("image", "end-to-end")
 class EndToEndImageClassifier(PipelineMixin, ClassifierMixin, BaseEstimator):
@@ -70,7 +68,7 @@ class EndToEndImageClassifier(PipelineMixin, ClassifierMixin, BaseEstimator):
     large, so that a zoomed-in crop keeps its detail), resize ("pad" keeps the whole image,
     "crop" fills the square), channels ("auto", 1 or 3). Training: epochs, batch_size, optimizer
     ("adamw", or "sgd": Nesterov momentum with L2 decay, the classic residual-CNN recipe), lr
-    (peak of the one-cycle schedule; None: the optimizer's own, DEFAULT_LR), weight_decay,
+    (peak of the one-cycle schedule; None: the optimizer's own, e2elab.nn.DEFAULT_LR), weight_decay,
     label_smoothing, validation_fraction (stratified, for model selection and calibration),
     patience (early stopping), augment ("auto", "photo", "glyph", "none"), flip and mix (None: the
     policy's choice; mix "mixup" | "cutmix" | "none"), tta (average the logits of a few test-time
@@ -156,7 +154,7 @@ class EndToEndImageClassifier(PipelineMixin, ClassifierMixin, BaseEstimator):
         self.network_ = self._build_network().to(memory_format=torch.channels_last)
         augment = Augment(**{k: v for k, v in self.policy_.items() if k not in ("mix", "name")}, out_size=self.input_size_)
         config = TrainConfig(epochs=self.epochs, batch_size=self.batch_size, optimizer=self.optimizer,
-                             lr=DEFAULT_LR[self.optimizer] if self.lr is None else float(self.lr),
+                             lr=None if self.lr is None else float(self.lr),
                              weight_decay=self.weight_decay, patience=self.patience, monitor="val_loss",
                              keep="best" if self.patience else "last",
                              device=self.device, amp=bool(self.amp), cpu_amp=True, num_workers=self.num_workers,
@@ -346,7 +344,7 @@ class EndToEndImageClassifier(PipelineMixin, ClassifierMixin, BaseEstimator):
                            blocks=self.blocks, dropout=self.dropout)
 
     def _check_params(self):
-        choices = {"resize": ("pad", "crop"), "optimizer": tuple(DEFAULT_LR), "channels": ("auto", 1, 3),
+        choices = {"resize": ("pad", "crop"), "optimizer": OPTIMIZERS, "channels": ("auto", 1, 3),
                    "augment": ("auto", *POLICIES), "mix": (None, "none", "mixup", "cutmix"),
                    "on_error": ("raise", "skip"), "flip": (None, True, False)}
         for name, allowed in choices.items():

@@ -43,7 +43,7 @@ class TrainConfig:
 
     epochs: int = 30
     batch_size: int = 64
-    lr: float = 3e-3  # peak learning rate of the one-cycle schedule
+    lr: float | None = None  # peak learning rate of the one-cycle schedule; None: DEFAULT_LR[optimizer]
     weight_decay: float = 5e-4  # applied to weight matrices and kernels only (AdamW: decoupled; SGD: L2)
     optimizer: str = "adamw"  # "adamw" | "sgd" (Nesterov momentum 0.9)
     grad_clip: float | None = 1.0  # clip the global gradient norm to this
@@ -74,6 +74,8 @@ class TrainConfig:
             raise ValueError(f"keep must be 'best' or 'last', not {self.keep!r}")
         if self.optimizer not in OPTIMIZERS:
             raise ValueError(f"optimizer must be one of {OPTIMIZERS}, not {self.optimizer!r}")
+        if self.lr is None:
+            self.lr = DEFAULT_LR[self.optimizer]
         if self.mode not in ("min", "max"):
             raise ValueError(f"mode must be 'min' or 'max', not {self.mode!r}")
         if not 0.0 <= self.warmup < 1.0:
@@ -106,7 +108,9 @@ def one_cycle_lr(progress: float, peak: float, warmup: float = 0.25, div_factor:
     return end + (peak - end) * (1 + math.cos(math.pi * t)) / 2
 
 
-OPTIMIZERS = ("adamw", "sgd")
+# Peak learning rates of the one-cycle schedule that suit each optimizer at a batch of 64.
+DEFAULT_LR = {"adamw": 3e-3, "sgd": 0.2}
+OPTIMIZERS = tuple(DEFAULT_LR)
 
 
 def make_optimizer(module: torch.nn.Module, lr: float, weight_decay: float, kind: str = "adamw") -> torch.optim.Optimizer:

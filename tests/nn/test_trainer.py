@@ -184,6 +184,8 @@ def test_sgd_optimizer_decays_kernels_only_and_learns():
     assert result.history[-1]["train_loss"] < 0.5 * result.history[0]["train_loss"]
     with pytest.raises(ValueError, match="optimizer"):
         make_optimizer(model, 0.1, 0.0, "rmsprop")
+    assert TrainConfig(optimizer="sgd").lr == 0.2 and TrainConfig().lr == 3e-3  # lr=None: the optimizer's own
+    assert TrainConfig(optimizer="sgd", lr=0.05).lr == 0.05
 
 
 def test_checkpoint_of_another_run_is_not_resumed(tmp_path):
