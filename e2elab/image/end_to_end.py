@@ -63,7 +63,8 @@ class EndToEndImageClassifier(PipelineMixin, ClassifierMixin, BaseEstimator):
     """Residual CNN image classifier with calibrated probabilities (see the module docstring).
 
     Network: width (channels of the first stage, doubled per stage), depth (stages; None adapts),
-    blocks (residual blocks per stage), dropout. Input: input_size (None adapts), source_scale
+    blocks (residual blocks per stage), dropout, stem_pool (halve the resolution after the first
+    convolution: about a third of the cost of a step at 64 px). Input: input_size (None adapts), source_scale
     (training crops are cut from copies kept this many times larger, where the images are that
     large, so that a zoomed-in crop keeps its detail), resize ("pad" keeps the whole image,
     "crop" fills the square), channels ("auto", 1 or 3). Training: epochs, batch_size, optimizer
@@ -78,15 +79,16 @@ class EndToEndImageClassifier(PipelineMixin, ClassifierMixin, BaseEstimator):
     and single-image classes, counted in `n_skipped_`), seed.
     """
 
-    def __init__(self, width=32, depth=None, blocks=1, dropout=0.0, input_size=None, source_scale=2.0, resize="pad",
-                 channels="auto", epochs=20, batch_size=64, optimizer="adamw", lr=None, weight_decay=5e-4,
+    def __init__(self, width=32, depth=None, blocks=1, dropout=0.0, stem_pool=False, input_size=None, source_scale=2.0,
+                 resize="pad", channels="auto", epochs=20, batch_size=64, optimizer="adamw", lr=None, weight_decay=5e-4,
                  label_smoothing=0.1, validation_fraction=0.1, patience=None, augment="auto", flip=None, mix=None,
-                 tta=False, calibrate=True, device="auto", amp=True, num_workers=0, checkpoint_dir=None, progress=None,
-                 on_error="raise", seed=0):
+                 tta=False, calibrate=True, device="auto", amp=True, num_workers=0, checkpoint_dir=None,
+                 progress=None, on_error="raise", seed=0):
         self.width = width
         self.depth = depth
         self.blocks = blocks
         self.dropout = dropout
+        self.stem_pool = stem_pool
         self.input_size = input_size
         self.source_scale = source_scale
         self.resize = resize
@@ -142,10 +144,12 @@ class EndToEndImageClassifier(PipelineMixin, ClassifierMixin, BaseEstimator):
         targets = torch.as_tensor(np.searchsorted(self.classes_, y), dtype=torch.long)
         self.mean_, self.std_ = channel_stats(images)
         self.policy_ = self._policy()
-        self.depth_ = int(self.depth) if self.depth else max(1, min(4, int(math.log2(self.input_size_)) - 1))
-        if self.input_size_ < 2**self.depth_:
-            raise ValueError(f"input_size {self.input_size_} is too small for depth {self.depth_} "
-                             f"(needs at least {2**self.depth_} px)")
+        halvings = int(math.log2(self.input_size_)) - 1 - int(bool(self.stem_pool))
+        self.depth_ = int(self.depth) if self.depth else max(1, min(4, halvings))
+        smallest = 2**(self.depth_ + int(bool(self.stem_pool)))
+        if self.input_size_ < smallest:
+            raise ValueError(f"input_size {self.input_size_} is too small for depth {self.depth_}"
+                             f"{' with stem_pool' if self.stem_pool else ''} (needs at least {smallest} px)")
 
         fit_idx, val_idx = (np.arange(len(y)), np.zeros(0, dtype=int))
         if self.validation_fraction and len(y) >= 2 * len(self.classes_):
@@ -184,15 +188,16 @@ class EndToEndImageClassifier(PipelineMixin, ClassifierMixin, BaseEstimator):
         return step
 
     def _validate(self, module, loader, device) -> dict[str, float]:
-        logits, labels = self._logits_of(module, loader, device)
+        # One view per image: test-time views would cost a full validation pass each, every epoch.
+        logits, labels = self._logits_of(module, loader, device, tta=False)
         return {"val_loss": float(F.cross_entropy(logits, labels)),
                 "val_error": float((logits.argmax(1) != labels).float().mean())}
 
-    def _logits_of(self, module, loader, device):
+    def _logits_of(self, module, loader, device, tta: bool):
         out, labels = [], []
         for x, y in loader:
             x = normalise(x.to(device), self.mean_, self.std_).contiguous(memory_format=torch.channels_last)
-            out.append(self._view_logits(module, x).float().cpu())
+            out.append((self._view_logits(module, x) if tta else module(x)).float().cpu())
             labels.append(y)
         return torch.cat(out), torch.cat(labels)
 
@@ -209,7 +214,7 @@ class EndToEndImageClassifier(PipelineMixin, ClassifierMixin, BaseEstimator):
             return
         loader = torch.utils.data.DataLoader(val_set, batch_size=256, collate_fn=_identity)
         with torch.no_grad():
-            logits, labels = self._logits_of(self.network_, loader, torch.device("cpu"))
+            logits, labels = self._logits_of(self.network_, loader, torch.device("cpu"), tta=bool(self.tta))
         if self.calibrate:
             self.temperature_ = fit_temperature(logits, labels)
         self.calibration_ = calibration_report(logits, labels, self.temperature_)
@@ -309,7 +314,7 @@ class EndToEndImageClassifier(PipelineMixin, ClassifierMixin, BaseEstimator):
 
     @classmethod
     def _from_state(cls, params, state: ModelState):
-        model = cls(**{"optimizer": "adamw", **params})  # saved before `optimizer` existed: AdamW
+        model = cls(**{"optimizer": "adamw", "stem_pool": False, **params})  # defaults of models saved before these existed
         meta = state.meta
         model.classes_ = np.array(meta["classes"])
         model.input_size_, model.depth_, model.channels_ = meta["input_size"], meta["depth"], meta["channels"]
@@ -341,7 +346,7 @@ class EndToEndImageClassifier(PipelineMixin, ClassifierMixin, BaseEstimator):
 
     def _build_network(self) -> ResidualCNN:
         return ResidualCNN(self.channels_, len(self.classes_), width=self.width, depth=self.depth_,
-                           blocks=self.blocks, dropout=self.dropout)
+                           blocks=self.blocks, dropout=self.dropout, stem_pool=bool(self.stem_pool))
 
     def _check_params(self):
         choices = {"resize": ("pad", "crop"), "optimizer": OPTIMIZERS, "channels": ("auto", 1, 3),

@@ -190,3 +190,13 @@ def test_amp_switches_cpu_bfloat16_training(monkeypatch):
     full = EndToEndImageClassifier(**params, amp=False).fit(X, y).predict_proba(X)
     np.testing.assert_allclose(mixed.sum(1), 1.0, rtol=1e-5)
     assert not np.array_equal(mixed, full)  # bfloat16 rounding changed the training
+
+
+def test_stem_pool_adapts_the_depth_and_saves(tmp_path):
+    X, y = _bars(4, size=32)
+    model = EndToEndImageClassifier(**{**FAST, "epochs": 2}, stem_pool=True).fit(X, y)
+    assert model.input_size_ == 32 and model.depth_ == 3  # 32 px: halved by the stem, then 3 stages to 2 px
+    e2elab.save(model, tmp_path / "model")
+    np.testing.assert_array_equal(e2elab.load(tmp_path / "model").predict_proba(X), model.predict_proba(X))
+    with pytest.raises(ValueError, match="with stem_pool"):
+        EndToEndImageClassifier(**FAST, stem_pool=True, input_size=16, depth=4).fit(X, y)

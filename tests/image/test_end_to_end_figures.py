@@ -28,3 +28,14 @@ def test_flowers5_accuracy_at_least_80_percent(shared_data):
     model = e2elab.make_pipeline("image", "end-to-end", seed=0, progress=False, epochs=100, tta=True)
     model.fit(ds.X[train], ds.y[train])
     assert model.score(ds.X[test], ds.y[test]) >= 0.80  # 0.772 today: README says so
+
+
+def test_flowers5_stem_pool_recipe_for_cpus_without_bfloat16(shared_data):
+    # README: 74.7 / 75.8 % in 21.5 min on 2 AVX2 cores; the bound leaves the seed-to-seed noise.
+    shared_data("flowers5")
+    ds = e2elab.load_dataset("flowers5")
+    train, test = train_test_indices(ds, test_size=0.25, seed=0)
+    model = e2elab.make_pipeline("image", "end-to-end", seed=0, progress=False, epochs=100, tta=True, stem_pool=True,
+                                 optimizer="sgd")
+    model.fit(ds.X[train], ds.y[train])
+    assert model.score(ds.X[test], ds.y[test]) >= 0.74

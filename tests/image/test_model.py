@@ -28,3 +28,12 @@ def test_width_cap_blocks_and_bad_arguments():
         ResidualCNN(3, 2, depth=2, blocks=[1])
     with pytest.raises(ValueError, match="unknown layer"):
         net.feature_maps(torch.randn(1, 3, 32, 32), ["stage9"])
+
+
+def test_stem_pool_halves_the_maps_and_keeps_the_weights_layout():
+    plain, pooled = ResidualCNN(3, 5, width=8, depth=3), ResidualCNN(3, 5, width=8, depth=3, stem_pool=True)
+    assert plain.state_dict().keys() == pooled.state_dict().keys()  # a saved network loads into either
+    x = torch.randn(2, 3, 64, 64)
+    maps = pooled.eval().feature_maps(x)
+    assert maps["stem"].shape[-1] == 32 and maps["stage3"].shape[-1] == 64 // 2**4
+    assert pooled.min_input == 16 and pooled(x).shape == (2, 5)
