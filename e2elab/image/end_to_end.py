@@ -64,10 +64,10 @@ class EndToEndImageClassifier(PipelineMixin, ClassifierMixin, BaseEstimator):
 
     Network: width (channels of the first stage, doubled per stage), depth (stages; None adapts),
     blocks (residual blocks per stage), dropout, stem_pool (halve the resolution after the first
-    convolution: about a third of the cost of a step at 64 px). Input: input_size (None adapts), source_scale
-    (training crops are cut from copies kept this many times larger, where the images are that
-    large, so that a zoomed-in crop keeps its detail), resize ("pad" keeps the whole image,
-    "crop" fills the square), channels ("auto", 1 or 3). Training: epochs, batch_size, optimizer
+    convolution: about a third of the cost of a step at 64 px). Input: input_size (None adapts),
+    source_scale (training crops are cut from copies kept this many times larger, where the
+    images are that large, so that a zoomed-in crop keeps its detail), resize ("pad" keeps the
+    whole image, "crop" fills the square), channels ("auto", 1 or 3). Training: epochs, batch_size, optimizer
     ("adamw", or "sgd": Nesterov momentum with L2 decay, the classic residual-CNN recipe), lr
     (peak of the one-cycle schedule; None: the optimizer's own, e2elab.nn.DEFAULT_LR), weight_decay,
     label_smoothing, validation_fraction (stratified, for model selection and calibration),
@@ -146,16 +146,16 @@ class EndToEndImageClassifier(PipelineMixin, ClassifierMixin, BaseEstimator):
         self.policy_ = self._policy()
         halvings = int(math.log2(self.input_size_)) - 1 - int(bool(self.stem_pool))
         self.depth_ = int(self.depth) if self.depth else max(1, min(4, halvings))
-        smallest = 2**(self.depth_ + int(bool(self.stem_pool)))
-        if self.input_size_ < smallest:
-            raise ValueError(f"input_size {self.input_size_} is too small for depth {self.depth_}"
-                             f"{' with stem_pool' if self.stem_pool else ''} (needs at least {smallest} px)")
 
         fit_idx, val_idx = (np.arange(len(y)), np.zeros(0, dtype=int))
         if self.validation_fraction and len(y) >= 2 * len(self.classes_):
             fit_idx, val_idx = stratified_holdout(y, self.validation_fraction, self.seed)
         seed_everything(self.seed)
         self.network_ = self._build_network().to(memory_format=torch.channels_last)
+        if self.input_size_ < self.network_.min_input:
+            pooled = " with stem_pool" if self.stem_pool else ""
+            raise ValueError(f"input_size {self.input_size_} is too small for depth {self.depth_}{pooled} "
+                             f"(needs at least {self.network_.min_input} px)")
         augment = Augment(**{k: v for k, v in self.policy_.items() if k not in ("mix", "name")}, out_size=self.input_size_)
         config = TrainConfig(epochs=self.epochs, batch_size=self.batch_size, optimizer=self.optimizer,
                              lr=None if self.lr is None else float(self.lr),
@@ -197,13 +197,13 @@ class EndToEndImageClassifier(PipelineMixin, ClassifierMixin, BaseEstimator):
         out, labels = [], []
         for x, y in loader:
             x = normalise(x.to(device), self.mean_, self.std_).contiguous(memory_format=torch.channels_last)
-            out.append((self._view_logits(module, x) if tta else module(x)).float().cpu())
+            out.append(self._view_logits(module, x, tta).float().cpu())
             labels.append(y)
         return torch.cat(out), torch.cat(labels)
 
-    def _view_logits(self, module, x: torch.Tensor) -> torch.Tensor:
-        """Logits (B, K) of a normalised batch, averaged over test-time views when tta is on."""
-        if not self.tta:
+    def _view_logits(self, module, x: torch.Tensor, tta: bool) -> torch.Tensor:
+        """Logits (B, K) of a normalised batch, averaged over test-time views when `tta` is set."""
+        if not tta:
             return module(x)
         views = tta_views(x, self.policy_["flip"])
         return torch.stack([module(v.contiguous(memory_format=torch.channels_last)) for v in views]).mean(0)
@@ -240,7 +240,7 @@ class EndToEndImageClassifier(PipelineMixin, ClassifierMixin, BaseEstimator):
         with torch.no_grad():
             for start in range(0, len(squares), 256):
                 x = normalise(squares[start:start + 256], self.mean_, self.std_).contiguous(memory_format=torch.channels_last)
-                out.append(self._view_logits(self.network_, x).float())
+                out.append(self._view_logits(self.network_, x, self.tta).float())
         return (torch.cat(out) / self.temperature_).numpy() if out else np.zeros((0, len(self.classes_)), np.float32)
 
     def predict_proba(self, X) -> np.ndarray:
