@@ -31,7 +31,7 @@ def test_flowers5_accuracy_at_least_80_percent(shared_data):
 
 
 def test_flowers5_stem_pool_recipe_for_cpus_without_bfloat16(shared_data):
-    # README: 74.7 / 75.8 % in 21.5 min on 2 AVX2 cores; the bound leaves the seed-to-seed noise.
+    # README: 74.7 / 75.8 % in 21.5-23.5 min on 2 AVX2 cores (two runs); the bound leaves the seed-to-seed noise.
     shared_data("flowers5")
     ds = e2elab.load_dataset("flowers5")
     train, test = train_test_indices(ds, test_size=0.25, seed=0)
