@@ -52,9 +52,10 @@ class ResidualCNN(nn.Module):
     in_channels: 1 for grayscale, 3 for colour. blocks: residual blocks per stage (an int, or one
     per stage). stem_pool: halve the resolution right after the stem (a 2x2 max-pool): the stem
     still sees every pixel, and the stages cost what they cost on an image half the size (a CPU
-    training step at 64 px runs 3.3x faster: benchmarks/bench_train_loop_image.py --stem-pool). The output logits are
-    multiplied by `logit_scale` (0.125 in the speed runs), which keeps early training from
-    saturating the softmax.
+    training step at 64 px runs 3.3x faster in float32, 2.3x under bfloat16:
+    benchmarks/bench_train_loop_image.py --stem-pool [--bf16]). The output logits are multiplied
+    by `logit_scale` (0.125 in the speed runs), which keeps early training from saturating the
+    softmax.
     """
 
     def __init__(self, in_channels: int, n_classes: int, width: int = 32, depth: int = 3,
