@@ -23,7 +23,7 @@ import torch
 from e2elab.nn import TrainConfig, make_optimizer, seed_everything, train
 from e2elab.nn.batching import length_bucketed_batches
 from e2elab.speech.ctc import CharVocabulary
-from e2elab.speech.end_to_end import _Clips, _ctc_step, _pad_batch
+from e2elab.speech.ctc_batches import ClipDataset as _Clips, ctc_step as _ctc_step, pad_batch as _pad_batch
 from e2elab.speech.model import SpeechCTCModel
 
 RATE = 8000

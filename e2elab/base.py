@@ -7,7 +7,10 @@ attributes ending in ``_``) that also
   diagrams and explanations are built from the pipeline itself, not from special cases;
 * returns the intermediate output of every stage for one raw item (``stage_outputs``);
 * turns itself into plain JSON plus arrays (``_get_state``) and back (``_from_state``), which
-  :mod:`e2elab.io` writes as ``e2elab.json`` + ``weights.safetensors`` (+ skops files).
+  :mod:`e2elab.io` writes as ``e2elab.json`` + ``weights.safetensors`` (+ skops files);
+* declares the type and range of every parameter (``_parameter_constraints``, scikit-learn's
+  convention, built from :mod:`e2elab.params`) and checks them all (``_validate_params``) before
+  any data is read.
 """
 
 from __future__ import annotations
@@ -52,6 +55,32 @@ class PipelineMixin:
 
     task: ClassVar[str]
     kind: ClassVar[str]
+    # {parameter: [allowed, ...]} in scikit-learn's vocabulary; a parameter left out is not checked,
+    # so every pipeline lists all of its own (tests/test_params.py holds the four first pipelines to it).
+    _parameter_constraints: ClassVar[dict[str, list]] = {}
+
+    def _validate_params(self) -> None:
+        """Check every parameter's type and range; raise ParameterError naming the first bad one.
+
+        Called at the start of `fit`, before any data is read, and by the command line right after
+        building the pipeline, so that a typo fails in a second rather than after an hour of
+        feature extraction. A pipeline with checks the constraints cannot express extends this.
+        """
+        from .params import check_device_available, validate_constraints
+
+        params = self.get_params(deep=False)
+        validate_constraints(self._parameter_constraints, params, self._caller())
+        if "device" in params:
+            check_device_available(self._caller(), params["device"])
+
+    def _caller(self) -> str:
+        return f"the {self.task} {self.kind} pipeline ({type(self).__name__})"
+
+    def _invalid_param(self, name: str, allowed: str):
+        """A ParameterError for parameter `name`, worded like the constraint checks' own."""
+        from .params import invalid
+
+        return invalid(self._caller(), name, getattr(self, name), allowed)
 
     @property
     def stages(self) -> list[Stage]:

@@ -23,8 +23,15 @@ def _command_modules():
     return sorted((m for m in modules if hasattr(m, "NAME")), key=lambda m: (getattr(m, "ORDER", 100), m.NAME))
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse whose usage errors are one line and exit with status 1, like every other error."""
+
+    def error(self, message):
+        self.exit(1, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="e2elab",
         description="End-to-end deep learning beside the traditional pipelines it replaced.",
     )
@@ -38,15 +45,24 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run one command; returns the exit status.
+
+    Every error e2elab raises on purpose (bad settings, bad data, an unusable run folder) is one
+    line on stderr and status 1. Anything else is a bug and keeps its traceback.
+    """
     parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as stop:  # --help, --version, or a usage error already printed
+        return int(stop.code or 0)
     if not hasattr(args, "_run"):
         parser.print_help()
         return 2
     try:
         return int(args._run(args) or 0)
     except E2elabError as err:
-        print(f"e2elab {args.command}: error: {err}", file=sys.stderr)
+        message = " ".join(str(err).split())  # one line, however the message was built
+        print(f"e2elab {args.command}: error: {message}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print(f"e2elab {args.command}: interrupted", file=sys.stderr)

@@ -61,11 +61,21 @@ FULL = Budget(
 )
 
 
+def check_budget(quick: bool = False) -> None:
+    """Build every pipeline of the budget once, so that a bad parameter fails before any data is read."""
+    from .commands._common import build_pipeline
+
+    for task, kinds in (QUICK if quick else FULL).params.items():
+        for kind, params in kinds.items():
+            build_pipeline(task, kind, dict(params), seed=0)
+
+
 def run_demo(out="runs/demo", quick: bool = False, speech: str = "speech-digits", image: str = "digits", seed: int = 0,
              jobs: int = 1) -> Path:
     """Run the demo into `out` and return the path of its report."""
     from .report.html import build_report
 
+    check_budget(quick)
     budget = QUICK if quick else FULL
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)

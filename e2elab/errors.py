@@ -39,3 +39,11 @@ class UnsafeModelError(E2elabError):
 
 class ModelIntegrityError(E2elabError):
     """A saved model folder whose files are missing or do not match their checksums."""
+
+
+class ParameterError(E2elabError, ValueError):
+    """A pipeline parameter or command-line setting of the wrong type or out of range."""
+
+
+class RunFolderError(E2elabError):
+    """An output folder that cannot be used: not writable, not empty, or holding another run."""

@@ -1,15 +1,29 @@
-"""Saving and loading pipelines as safe, plain folders.
+"""Saving and loading pipelines as safe, plain folders: model files are data, never code.
 
 A model folder holds ``e2elab.json`` (format, pipeline, parameters, JSON state, and the SHA-256
 of every other file), ``weights.safetensors`` (arrays) and one ``<name>.skops`` file per
-scikit-learn part. Nothing is ever unpickled: skops loads only types on a trusted list, and a
-folder whose files do not match their recorded checksums is refused.
+scikit-learn part. Nothing is ever unpickled. Loading checks, before it rebuilds anything:
+
+* ``e2elab.json`` against its schema, format version, and the registered tasks and pipelines;
+* that every listed file is a plain name in the folder, a regular file (never a symbolic link),
+  of bounded size, whose SHA-256 matches (checked on the very bytes that are then parsed);
+* the safetensors header (length, JSON, every tensor inside the file);
+* that skops files name only types on an exact trusted list, each defined where it says.
+
+**Trusting a model from elsewhere.** Checksums catch damage, not tampering: whoever can change a
+file can change its checksum. Sign models you publish and verify those you receive::
+
+    e2elab.io.save(model, "model", sign_key=key)      # HMAC-SHA256 over e2elab.json
+    e2elab.io.load("model", verify_key=key)           # refuses unsigned or wrongly signed folders
+
+The key is bytes or a str. Without `verify_key`, ``load`` uses ``$E2ELAB_VERIFY_KEY`` when it is
+set, so command-line users (``e2elab predict``, ``evaluate``, ...) verify with no new flag; with
+neither, signed folders load like unsigned ones (the signature is not checked).
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import shutil
 import tempfile
@@ -19,170 +33,169 @@ from typing import Any
 import numpy as np
 
 from . import __version__
+from .atomic import atomic_write_bytes, atomic_write_json
 from .base import ModelState
-from .errors import ModelIntegrityError, UnsafeModelError
-from .registry import get_pipeline_class
+from .errors import E2elabError, ModelIntegrityError, RunFolderError, UnsafeModelError
+from .model_files import one_line
+from .model_files.files import MAX_SKOPS_BYTES, MAX_WEIGHTS_BYTES, check_entry_name, read_model_file
+from .model_files.meta import FORMAT, FORMAT_VERSION, META_FILE, SKOPS_SUFFIX, WEIGHTS_FILE, check_meta, read_meta
+from .model_files.safetensors_check import load_safetensors
+from .model_files.signing import SIGNATURE_FIELD, key_from_environment, signature, verify
+from .model_files.skops_trust import load_skops
 
-FORMAT = "e2elab-model"
-FORMAT_VERSION = 1
-META_FILE = "e2elab.json"
-WEIGHTS_FILE = "weights.safetensors"
-# Module prefixes whose types skops may rebuild. Everything else is refused.
-TRUSTED_MODULE_PREFIXES = ("sklearn.", "numpy.", "scipy.", "builtins.", "collections.", "e2elab.")
-# Of those, only these may contribute functions (a score_func such as f_classif); elsewhere only
-# classes are trusted, since a function such as builtins.eval or numpy.load would run on the data.
-FUNCTION_MODULE_PREFIXES = ("sklearn.", "e2elab.")
+__all__ = ["META_FILE", "WEIGHTS_FILE", "load", "save"]
+
 PICKLE_SUFFIXES = (".pkl", ".pickle", ".pt", ".pth", ".joblib", ".bin", ".ckpt")
 
 
-def save(model, directory: str | os.PathLike) -> Path:
-    """Write `model` to `directory` atomically (a temporary folder, then a rename)."""
+def save(model, directory: str | os.PathLike, sign_key: bytes | str | None = None) -> Path:
+    """Write `model` to `directory` atomically, signed with `sign_key` when one is given.
+
+    The folder is written under a temporary name beside `directory`, then renamed over it: a
+    failure (a full disk, an interrupt) leaves the previous model as it was and raises a
+    RunFolderError naming the folder and the reason.
+    """
     directory = Path(directory)
     state: ModelState = model._get_state()
     params = _jsonable(model.get_params(deep=False), "parameters")
-    directory.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{directory.name}.", dir=directory.parent))
+    contents = _serialise(state)
+    meta = {
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "e2elab_version": __version__,
+        "task": model.task,
+        "pipeline": model.kind,
+        "class": type(model).__name__,
+        "params": params,
+        "state": _jsonable(state.meta, "state"),
+        "files": {name: hashlib.sha256(data).hexdigest() for name, data in contents.items()},
+    }
+    if sign_key is not None:
+        meta[SIGNATURE_FIELD] = signature(meta, sign_key)
     try:
-        files: dict[str, str] = {}
-        if state.arrays:
-            from safetensors.numpy import save_file
-
-            arrays = {name: np.ascontiguousarray(value) for name, value in state.arrays.items()}
-            save_file(arrays, str(staging / WEIGHTS_FILE))
-            files[WEIGHTS_FILE] = _sha256(staging / WEIGHTS_FILE)
-        if state.sklearn:
-            import skops.io as sio
-
-            for name, obj in state.sklearn.items():
-                filename = f"{name}.skops"
-                sio.dump(obj, staging / filename)
-                files[filename] = _sha256(staging / filename)
-        meta = {
-            "format": FORMAT,
-            "format_version": FORMAT_VERSION,
-            "e2elab_version": __version__,
-            "task": model.task,
-            "pipeline": model.kind,
-            "class": type(model).__name__,
-            "params": params,
-            "state": _jsonable(state.meta, "state"),
-            "files": files,
-        }
-        (staging / META_FILE).write_text(json.dumps(meta, indent=2, sort_keys=True))
+        directory.parent.mkdir(parents=True, exist_ok=True)
+        _refuse_to_overwrite_other_folders(directory)
+        staging = Path(tempfile.mkdtemp(prefix=f".{directory.name}.", dir=directory.parent))
+    except OSError as err:
+        raise RunFolderError(f"{directory}: cannot write the model there ({err.strerror or err})") from None
+    try:
+        for name, data in contents.items():
+            atomic_write_bytes(staging / name, data)
+        atomic_write_json(staging / META_FILE, meta, sort_keys=True)
         _replace_directory(staging, directory)
-    except BaseException:
+    except OSError as err:
+        raise RunFolderError(f"{directory}: could not save the model ({err.strerror or err}); "
+                             "any previous model there is unchanged") from None
+    finally:
         shutil.rmtree(staging, ignore_errors=True)
-        raise
     return directory
 
 
-def load(directory: str | os.PathLike):
-    """Rebuild the pipeline saved in `directory`, refusing pickles and tampered folders."""
+def load(directory: str | os.PathLike, verify_key: bytes | str | None = None):
+    """Rebuild the pipeline saved in `directory`, refusing pickles, tampered and unsafe folders.
+
+    With `verify_key` (or ``$E2ELAB_VERIFY_KEY``), the folder must carry a valid signature.
+    """
     directory = Path(directory)
     if directory.is_file():
         _refuse_non_model_file(directory)
     meta_path = directory / META_FILE
-    if not meta_path.exists():
+    if not os.path.lexists(meta_path):
         pickles = [p.name for p in directory.glob("*") if p.suffix in PICKLE_SUFFIXES] if directory.is_dir() else []
         if pickles:
-            raise UnsafeModelError(f"{directory}: holds {', '.join(pickles)}, which would need pickle to load; e2elab never loads pickles")
+            raise UnsafeModelError(f"{directory}: holds {', '.join(pickles)}, which would need pickle to load; "
+                                   "e2elab never loads pickles")
         raise ModelIntegrityError(f"{directory}: not an e2elab model folder (no {META_FILE})")
-    try:
-        meta = json.loads(meta_path.read_text())
-    except json.JSONDecodeError as err:
-        raise ModelIntegrityError(f"{meta_path}: not valid JSON ({err})") from None
-    if meta.get("format") != FORMAT:
-        raise ModelIntegrityError(f"{meta_path}: not an e2elab model (format {meta.get('format')!r})")
-    if meta.get("format_version", 0) > FORMAT_VERSION:
-        raise ModelIntegrityError(f"{meta_path}: saved by a newer e2elab (format {meta['format_version']}); upgrade e2elab")
-    for filename, digest in meta.get("files", {}).items():
-        path = directory / filename
-        if not path.exists():
-            raise ModelIntegrityError(f"{directory}: {filename} is missing")
-        if _sha256(path) != digest:
-            raise ModelIntegrityError(f"{directory}: {filename} does not match its checksum (changed or corrupt)")
-
+    meta = read_meta(meta_path)
+    pipeline_class = check_meta(meta, meta_path)
+    key = verify_key if verify_key is not None else key_from_environment()
+    if key is not None:
+        verify(meta, key, meta_path)
+    contents = _read_listed_files(directory, meta["files"], meta_path)
     arrays: dict[str, np.ndarray] = {}
     sklearn: dict[str, Any] = {}
-    for filename in meta.get("files", {}):
-        path = directory / filename
-        if filename == WEIGHTS_FILE:
-            from safetensors.numpy import load_file
-
-            arrays = load_file(str(path))
-        elif filename.endswith(".skops"):
-            sklearn[filename[: -len(".skops")]] = _load_skops(path)
-    cls = get_pipeline_class(meta["task"], meta["pipeline"])
-    return cls._from_state(meta["params"], ModelState(meta=meta["state"], arrays=arrays, sklearn=sklearn))
-
-
-def _load_skops(path: Path):
-    import skops.io as sio
-
-    untrusted = sio.get_untrusted_types(file=path)
-    refused = [t for t in untrusted if not _trusted_name(t)]
-    if refused:
-        raise UnsafeModelError(f"{path}: holds types outside the trusted list: {', '.join(refused)}")
-    return sio.load(path, trusted=untrusted)
+    for name, data in contents.items():
+        if name == WEIGHTS_FILE:
+            arrays = load_safetensors(data, directory / name)
+        else:
+            sklearn[name[: -len(SKOPS_SUFFIX)]] = load_skops(data, directory / name)
+    state = ModelState(meta=meta["state"], arrays=arrays, sklearn=sklearn)
+    try:
+        return pipeline_class._from_state(meta["params"], state)
+    except E2elabError:
+        raise
+    except Exception as err:  # parameters or state that do not fit the pipeline (edited, or another version)
+        raise ModelIntegrityError(f"{meta_path}: the saved parameters and state do not fit "
+                                  f"{pipeline_class.__name__} ({one_line(err)})") from None
 
 
-def _trusted_name(name: str) -> bool:
-    """A type (or, from FUNCTION_MODULE_PREFIXES, a function) that skops may rebuild."""
-    if not name.startswith(TRUSTED_MODULE_PREFIXES):
-        return False
-    if name.startswith(FUNCTION_MODULE_PREFIXES):
-        return True
-    return isinstance(_resolve_name(name), type)
+def _serialise(state: ModelState) -> dict[str, bytes]:
+    """The bytes of every file besides e2elab.json, by file name; hashed as they are written."""
+    contents: dict[str, bytes] = {}
+    if state.arrays:
+        from safetensors.numpy import save as safetensors_bytes
+
+        arrays = {name: np.ascontiguousarray(value) for name, value in state.arrays.items()}
+        contents[WEIGHTS_FILE] = safetensors_bytes(arrays)
+    if state.sklearn:
+        import skops.io as sio
+
+        for name, obj in state.sklearn.items():
+            contents[f"{name}{SKOPS_SUFFIX}"] = sio.dumps(obj)
+    return contents
 
 
-def _resolve_name(name: str):
-    """The object a dotted name refers to (its module is one of the trusted ones), or None."""
-    import importlib
-
-    parts = name.split(".")
-    for cut in range(len(parts) - 1, 0, -1):
-        try:
-            obj = importlib.import_module(".".join(parts[:cut]))
-        except ImportError:
-            continue
-        try:
-            for attribute in parts[cut:]:
-                obj = getattr(obj, attribute)
-        except AttributeError:
-            return None
-        return obj
-    return None
+def _read_listed_files(directory: Path, files: dict[str, str], meta_path: Path) -> dict[str, bytes]:
+    """Every file `meta_path` lists, read once and checked against its SHA-256 before any is parsed."""
+    contents = {}
+    for name, digest in files.items():
+        check_entry_name(name, meta_path)
+        if name == WEIGHTS_FILE:
+            limit = MAX_WEIGHTS_BYTES
+        elif name.endswith(SKOPS_SUFFIX):
+            limit = MAX_SKOPS_BYTES
+        else:
+            raise ModelIntegrityError(f"{meta_path}: lists {name!r}, which is neither {WEIGHTS_FILE} nor a "
+                                      f"{SKOPS_SUFFIX} file")
+        data = read_model_file(directory / name, limit)
+        if hashlib.sha256(data).hexdigest() != digest:
+            raise ModelIntegrityError(f"{directory}: {name} does not match its checksum (changed or corrupt)")
+        contents[name] = data
+    return contents
 
 
 def _refuse_non_model_file(path: Path):
     with open(path, "rb") as handle:
         head = handle.read(4)
     if head[:1] == b"\x80" or path.suffix in PICKLE_SUFFIXES or head[:2] == b"PK":
-        raise UnsafeModelError(f"{path}: looks like a pickle (or a zip of pickles, as torch.save writes); e2elab never loads pickles. "
-                               "A model is a folder written by e2elab.save")
+        raise UnsafeModelError(f"{path}: looks like a pickle (or a zip of pickles, as torch.save writes); e2elab never "
+                               "loads pickles. A model is a folder written by e2elab.save")
     raise ModelIntegrityError(f"{path}: a model is a folder written by e2elab.save, not a single file")
 
 
+def _refuse_to_overwrite_other_folders(directory: Path):
+    if not os.path.lexists(directory):
+        return
+    if directory.is_symlink() or not directory.is_dir():
+        raise RunFolderError(f"{directory}: exists and is not a folder; refusing to overwrite it")
+    if not (directory / META_FILE).exists() and any(directory.iterdir()):
+        raise RunFolderError(f"{directory}: exists and is not an e2elab model folder; refusing to overwrite it")
+
+
 def _replace_directory(staging: Path, directory: Path):
-    """Rename `staging` to `directory`, replacing an old model folder without a moment of neither."""
-    if directory.exists():
-        if not (directory / META_FILE).exists() and any(directory.iterdir()):
-            raise FileExistsError(f"{directory} exists and is not an e2elab model folder; refusing to overwrite it")
-        old = directory.with_name(f".{directory.name}.old")
-        shutil.rmtree(old, ignore_errors=True)
-        os.replace(directory, old)
+    """Rename `staging` to `directory`; an old model folder is moved aside first and put back on failure."""
+    if not directory.exists():
         os.replace(staging, directory)
-        shutil.rmtree(old, ignore_errors=True)
-    else:
+        return
+    old = directory.with_name(f".{directory.name}.old")
+    shutil.rmtree(old, ignore_errors=True)
+    os.replace(directory, old)
+    try:
         os.replace(staging, directory)
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+    except OSError:
+        os.replace(old, directory)
+        raise
+    shutil.rmtree(old, ignore_errors=True)
 
 
 def _jsonable(value, what: str):

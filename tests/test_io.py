@@ -14,8 +14,9 @@ from sklearn.preprocessing import FunctionTransformer
 import e2elab
 from e2elab import registry
 from e2elab.base import ModelState, PipelineMixin, Stage
-from e2elab.errors import ModelIntegrityError, UnsafeModelError
+from e2elab.errors import ModelIntegrityError, RunFolderError, UnsafeModelError
 from e2elab.io import META_FILE, WEIGHTS_FILE
+from e2elab.model_files import skops_trust
 
 
 class Gadget:
@@ -105,16 +106,25 @@ def test_save_replaces_an_old_model_but_not_other_folders(fitted, tmp_path):
     other = tmp_path / "photos"
     other.mkdir()
     (other / "holiday.jpg").write_bytes(b"x")
-    with pytest.raises(FileExistsError):
+    with pytest.raises(RunFolderError, match="not an e2elab model folder"):
         e2elab.save(model, other)
     assert (other / "holiday.jpg").exists()
 
 
-def test_sklearn_functions_such_as_score_funcs_still_load(dummy_kind, fitted, tmp_path):
+def test_sklearn_parts_load_only_when_listed_by_their_exact_name(dummy_kind, fitted, tmp_path, monkeypatch):
+    """A score function of scikit-learn's own is still refused until its exact name is listed."""
     model, X, y = fitted
     model.extra_ = SelectKBest(f_classif, k=3).fit(X.reshape(len(X), -1), y)
     e2elab.save(model, tmp_path / "model")
+    with pytest.raises(UnsafeModelError, match="f_classif"):
+        e2elab.load(tmp_path / "model")
+    selection = "sklearn.feature_selection._univariate_selection"
+    monkeypatch.setattr(skops_trust, "TRUSTED_NAMES", skops_trust.TRUSTED_NAMES | {f"{selection}.SelectKBest",
+                                                                                   f"{selection}.f_classif"})
+    monkeypatch.setattr(skops_trust, "TRUSTED_LOADERS", skops_trust.TRUSTED_LOADERS | {"FunctionNode"})
     assert e2elab.load(tmp_path / "model").predict(X).tolist() == model.predict(X).tolist()
+    path = tmp_path / "model" / "extra.skops"
+    assert skops_trust.load_skops(path.read_bytes(), path).score_func is f_classif
 
 
 def test_pickles_are_refused(fitted, tmp_path):

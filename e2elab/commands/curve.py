@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
-from ..errors import E2elabError
+from ..errors import E2elabError, ParameterError
+from ._arg_types import open_fraction, positive_int
 from ._common import add_data_arguments
+from ._run_folder import claim_run_folder
 
 NAME = "curve"
 HELP = "learning curves of every pipeline of a task: laws, crossover, data needed; RUN/curve.json and curve.png"
 ORDER = 50
+# What a learning-curve run writes into RUN, and so what --overwrite discards.
+OUTPUTS = ("cells", "experiment.json", "curve.json", "curve.png", "report.html")
 
 
 def add_arguments(parser):
@@ -20,26 +24,31 @@ def add_arguments(parser):
                         help="comma-separated training-set sizes: whole numbers are absolute (images: items, speech: speakers), "
                              "numbers with a point up to 1 are fractions of the training pool, e.g. 50,100,500,0.5,1.0")
     parser.add_argument("--target", type=float, metavar="ERROR", help="report the training-set size each pipeline needs for this error")
-    parser.add_argument("--test-size", type=float, default=0.25,
+    parser.add_argument("--test-size", type=open_fraction, default=0.25,
                         help="images without a test split of their own: the stratified held-out fraction")
-    parser.add_argument("--test-speakers", type=int, default=1, help="speech: how many speakers form the fixed test set")
-    parser.add_argument("--min-updates", type=int, metavar="U",
+    parser.add_argument("--test-speakers", type=positive_int, default=1, help="speech: how many speakers form the fixed test set")
+    parser.add_argument("--min-updates", type=positive_int, metavar="U",
                         help="pipelines trained by epochs get at least U gradient updates at every size (their epochs are raised "
                              "for small training sets), so that small sizes are not simply under-trained")
-    parser.add_argument("--bootstrap", type=int, default=500, metavar="B", help="bootstrap resamples for the intervals of the laws")
+    parser.add_argument("--bootstrap", type=positive_int, default=500, metavar="B", help="bootstrap resamples for the intervals of the laws")
     add_grid_arguments(parser)
 
 
 def run(args) -> int:
-    from ..experiments.cli_args import parse_kind_params, parse_pipelines, parse_seeds
+    from ..experiments.cli_args import check_pipeline_params, parse_kind_params, parse_pipelines, parse_seeds
     from ..experiments.curve import curve, format_table, parse_sizes
 
+    pipelines, params, seeds = parse_pipelines(args.pipelines), parse_kind_params(args.param), parse_seeds(args.seeds)
     try:
-        summary = curve(args.task, args.data, args.out, pipelines=parse_pipelines(args.pipelines),
-                        sizes=parse_sizes(args.sizes) if args.sizes else None, seeds=parse_seeds(args.seeds),
-                        params=parse_kind_params(args.param), test_size=args.test_size, test_groups=args.test_speakers,
-                        target=args.target, n_boot=args.bootstrap, min_updates=args.min_updates,
-                        jobs=args.jobs, backend=args.backend,
+        sizes = parse_sizes(args.sizes) if args.sizes else None
+    except ValueError as err:
+        raise ParameterError(str(err)) from None
+    check_pipeline_params(args.task, pipelines, params)
+    claim_run_folder(args.out, OUTPUTS, overwrite=args.overwrite, reuse=True)
+    try:
+        summary = curve(args.task, args.data, args.out, pipelines=pipelines, sizes=sizes, seeds=seeds, params=params,
+                        test_size=args.test_size, test_groups=args.test_speakers, target=args.target, n_boot=args.bootstrap,
+                        min_updates=args.min_updates, jobs=args.jobs, backend=args.backend,
                         progress=not args.no_progress, on_error=args.on_error)
     except (ValueError, ImportError) as err:  # bad settings, or a backend whose package is missing
         raise E2elabError(str(err)) from None

@@ -4,9 +4,14 @@ from __future__ import annotations
 
 import os
 
+from ._arg_types import jobs_count
+from ._run_folder import claim_run_folder
+
 NAME = "demo"
 HELP = "both tasks, both pipelines: compare, learning curves, explanations, report (built-in offline data)"
 ORDER = 1
+# What a demo writes into its folder, and so what --overwrite discards.
+OUTPUTS = ("speech", "image", "run.json", "report.html")
 
 
 def add_arguments(parser):
@@ -15,13 +20,17 @@ def add_arguments(parser):
     parser.add_argument("--speech", default=None, help="speech data: speech-digits (default), fsdd, or a path")
     parser.add_argument("--image", default=None, help="image data: digits (default), usps, or a path")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--jobs", type=int, default=1, help="trainings run in parallel (joblib)")
+    parser.add_argument("--jobs", type=jobs_count, default=1, help="trainings run in parallel (joblib)")
+    parser.add_argument("--overwrite", action="store_true",
+                        help="discard an earlier demo in the folder (by default a rerun with the same settings reuses its "
+                             "finished trainings, and one with other settings is refused)")
 
 
 def run(args) -> int:
     from ..data.builtin import get_builtin
     from ..demo import run_demo
 
+    claim_run_folder(args.out, OUTPUTS, overwrite=args.overwrite, reuse=True)
     speech, image = args.speech, args.image
     if os.environ.get("E2ELAB_DATA_DIR"):  # real data present: use it where the user did not choose
         speech = speech or ("fsdd" if get_builtin("fsdd").locate() else None)

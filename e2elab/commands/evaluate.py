@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ._common import METRIC_NAMES, add_data_arguments, error_metric, group_kwargs, load_task_data
+from ._common import METRIC_NAMES, add_data_arguments, add_verify_key_argument, error_metric, group_kwargs, load_task_data, verify_key
 
 NAME = "evaluate"
 HELP = "score a saved model on a data set's held-out items"
@@ -20,6 +20,7 @@ def add_arguments(parser):
     parser.add_argument("--split", default="auto", choices=("auto", "test", "all"),
                         help="auto: the items held out when MODEL was trained on this data, else the data set's test split, else all items")
     parser.add_argument("--json", action="store_true", help="print the result as JSON")
+    add_verify_key_argument(parser)
 
 
 def held_out_indices(model_dir: Path, dataset, data_name: str, split: str):
@@ -45,17 +46,22 @@ def held_out_indices(model_dir: Path, dataset, data_name: str, split: str):
 
 def run(args) -> int:
     from ..io import load
+    from ._inputs import drop_unreadable
 
-    model = load(args.model)
+    model = load(args.model, verify_key=verify_key(args))
     dataset = load_task_data(args.data, model.task, args.on_error)
     indices, why = held_out_indices(Path(args.model), dataset, args.data, args.split)
     test = dataset.subset(indices)
+    skipped = []
+    if args.on_error == "skip":
+        test, skipped = drop_unreadable(test, model.task, "test")
     score = model.score(test.X, test.y, **group_kwargs(model.score, test.groups))
     metric = METRIC_NAMES[model.task]
-    result = {"model": args.model, "data": args.data, "items": len(test), "scored": why, "metric": metric,
-              "value": error_metric(model.task, score)}
+    result = {"model": args.model, "data": args.data, "items": len(test), "skipped": len(skipped), "scored": why,
+              "metric": metric, "value": error_metric(model.task, score)}
     if args.json:
         print(json.dumps(result))
     else:
-        print(f"{metric} = {result['value']:.4f} on {len(test)} items ({why})")
+        skipped_text = f", {len(skipped)} unreadable skipped" if skipped else ""
+        print(f"{metric} = {result['value']:.4f} on {len(test)} items ({why}{skipped_text})")
     return 0

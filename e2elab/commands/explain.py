@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from ._arg_types import positive_int
+from ._common import add_verify_key_argument, verify_key
+from ._inputs import check_inputs
+
 NAME = "explain"
 HELP = "explain a model's answers (maps, alignments) and score how far each explanation can be trusted"
 ORDER = 60
@@ -17,19 +21,21 @@ def add_arguments(parser):
                              "occlusion; speech end-to-end: integrated_gradients, occlusion; speech traditional: "
                              "likelihood_ratio. Default: the pipeline's own list")
     parser.add_argument("--target", metavar="LABEL", help="explain this class (or transcript) instead of the answer")
-    parser.add_argument("--steps", type=int, default=50, help="integration steps of integrated gradients (default 50)")
-    parser.add_argument("--batch-size", type=int, default=64,
+    parser.add_argument("--steps", type=positive_int, default=50, help="integration steps of integrated gradients (default 50)")
+    parser.add_argument("--batch-size", type=positive_int, default=64,
                         help="most model evaluations at once inside a method, to bound memory (default 64)")
     parser.add_argument("--no-sanity", action="store_true", help="skip the model-randomisation check (faster)")
     parser.add_argument("--no-faithfulness", action="store_true", help="skip deletion / insertion scores (faster)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the randomisation check and the random orders")
+    add_verify_key_argument(parser)
 
 
 def run(args) -> int:
     from ..explain.api import EXPLANATIONS_FILE, explain
     from ..io import load
 
-    model = load(args.model)
+    model = load(args.model, verify_key=verify_key(args))
+    check_inputs(args.inputs, model, args.model)
     records = explain(model, args.inputs, methods=args.methods, out_dir=args.out, target=args.target,
                       n_steps=args.steps, internal_batch_size=args.batch_size, sanity=not args.no_sanity,
                       faithfulness=not args.no_faithfulness, seed=args.seed)

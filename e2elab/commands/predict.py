@@ -7,6 +7,9 @@ import time
 
 import numpy as np
 
+from ._common import add_verify_key_argument, verify_key
+from ._inputs import check_inputs
+
 NAME = "predict"
 HELP = "predict transcripts (speech) or classes (image) for input files"
 ORDER = 22
@@ -16,12 +19,14 @@ def add_arguments(parser):
     parser.add_argument("model", metavar="MODEL", help="a model folder written by `e2elab train` (RUN/model)")
     parser.add_argument("inputs", nargs="+", metavar="INPUT", help="audio or image files")
     parser.add_argument("--json", action="store_true", help="one JSON object per input with timings and details")
+    add_verify_key_argument(parser)
 
 
 def run(args) -> int:
     from ..io import load
 
-    model = load(args.model)
+    model = load(args.model, verify_key=verify_key(args))
+    check_inputs(args.inputs, model, args.model)
     items = np.array(args.inputs, dtype=object)
     if not args.json:
         for path, answer in zip(args.inputs, model.predict(items)):

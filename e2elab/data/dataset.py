@@ -8,6 +8,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ..errors import DataError
+
 TASKS = ("speech", "image")
 
 
@@ -86,7 +88,7 @@ class Dataset:
         """The items of the data set's own split `name` ("train", "val" or "test")."""
         if name not in self.splits:
             have = ", ".join(self.splits) or "none"
-            raise ValueError(f"data set {self.name or self.source!r} has no {name!r} split (it has: {have})")
+            raise DataError(self.name or self.source, f"has no {name!r} split (it has: {have})")
         return self.subset(self.split == name)
 
     def counts(self) -> Counter:

@@ -17,6 +17,7 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..atomic import atomic_path
 from ..errors import DataError
 
 CHUNK_BYTES = 1 << 20
@@ -67,9 +68,8 @@ def download(url: str, destination: str | os.PathLike, sha256: str | None = None
     destination.parent.mkdir(parents=True, exist_ok=True)
     algorithm, expected = ("sha256", sha256) if sha256 else ("md5", md5) if md5 else ("sha256", None)
     digest = hashlib.new(algorithm)
-    handle, temp_name = tempfile.mkstemp(prefix=f".{destination.name}.", suffix=".part", dir=destination.parent)
-    try:
-        with os.fdopen(handle, "wb") as out:
+    with atomic_path(destination) as temporary:
+        with open(temporary, "wb") as out:
             try:
                 request = urllib.request.Request(url, headers={"User-Agent": "e2elab"})
                 with urllib.request.urlopen(request, timeout=timeout) as response:
@@ -93,10 +93,6 @@ def download(url: str, destination: str | os.PathLike, sha256: str | None = None
         if expected is not None and digest.hexdigest() != expected.lower():
             raise DownloadError(url, f"{algorithm} checksum mismatch: expected {expected}, got {digest.hexdigest()} "
                                 "(a changed or corrupted file; it was not kept)")
-        os.replace(temp_name, destination)
-    except BaseException:
-        Path(temp_name).unlink(missing_ok=True)
-        raise
     return destination
 
 

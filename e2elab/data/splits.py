@@ -4,7 +4,11 @@ Every function is deterministic given its seed and returns sorted int64 index ar
 
 * speech holds speakers (groups) out: a model that has heard the test speaker proves little;
 * images are split stratified by class (or by group, where the data set names real groups);
-* a data set's own train/test split wins whenever it has one (``kind="auto"``).
+* a data set's own split wins whenever it has one (``kind="auto"``): train on its train part,
+  score on its test part, or on its val part when it has no test part. With all three, val is
+  used for neither (a pipeline takes its own validation items out of training data).
+
+Splitting that cannot be done (one group to hold out, one class to train on) raises DataError.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ from collections.abc import Iterator
 
 import numpy as np
 
+from ..errors import DataError, ParameterError
 from .dataset import Dataset
 
 KINDS = ("auto", "predefined", "group", "stratified", "random")
@@ -39,7 +44,7 @@ def group_holdout(groups, test_size: float = 0.25, seed: int = 0) -> tuple[np.nd
     groups = np.asarray(groups)
     unique = np.unique(groups)
     if len(unique) < 2:
-        raise ValueError(f"cannot hold a group out: the data has only {len(unique)} group")
+        raise DataError(None, f"cannot hold a group out: the data has only {len(unique)} group")
     n_test = _n_test(test_size, len(unique))
     test_groups = _rng(seed).permutation(unique)[:n_test]
     test = np.isin(groups, test_groups)
@@ -48,7 +53,7 @@ def group_holdout(groups, test_size: float = 0.25, seed: int = 0) -> tuple[np.nd
 
 def stratified_holdout(y, test_size: float = 0.25, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """Hold out about `test_size` of each class (at least one item of every class with two or
-    more); a class with one item stays in training."""
+    more); a class with one item stays in training. DataError when no class has two items."""
     y = np.asarray(y)
     rng = _rng(seed)
     test = []
@@ -57,6 +62,8 @@ def stratified_holdout(y, test_size: float = 0.25, seed: int = 0) -> tuple[np.nd
         if len(members) < 2:
             continue
         test.extend(members[: _n_test(test_size, len(members))])
+    if not test:
+        raise DataError(None, "cannot hold items out by class: no class has two items")
     test = _sorted(test)
     return _sorted(np.setdiff1d(np.arange(len(y)), test)), test
 
@@ -71,36 +78,88 @@ def random_holdout(n: int, test_size: float = 0.25, seed: int = 0) -> tuple[np.n
 def _n_test(test_size: float, n: int) -> int:
     """How many of `n` units go to test: a fraction, or a count when test_size >= 1."""
     if n < 2:
-        raise ValueError(f"cannot split {n} unit(s) into train and test")
+        raise DataError(None, f"cannot split {n} unit(s) into train and test")
     count = int(test_size) if test_size >= 1 else int(round(test_size * n))
     return min(max(count, 1), n - 1)
+
+
+def held_out_part(ds: Dataset) -> str | None:
+    """The data set's own part that ``kind="auto"`` scores on: "test", else "val"; None when the
+    data set has no train part and another one to set against it (then it is split)."""
+    parts = set(ds.splits)
+    if "train" not in parts:
+        return None
+    return "test" if "test" in parts else "val" if "val" in parts else None
+
+
+def _resolve_kind(ds: Dataset, kind: str) -> str:
+    if kind not in KINDS:
+        raise ParameterError(f"split kind must be one of {KINDS}, not {kind!r}")
+    if kind != "auto":
+        return kind
+    if held_out_part(ds) is not None:
+        return "predefined"
+    return "group" if ds.task == "speech" or has_real_groups(ds.groups) else "stratified"
 
 
 def train_test_indices(ds: Dataset, test_size: float = 0.25, seed: int = 0, kind: str = "auto") -> tuple[np.ndarray, np.ndarray]:
     """(train_idx, test_idx) for `ds`.
 
-    kind="auto": the data set's own split when it has train and test; else whole groups held
-    out for speech (and for images with real groups); else stratified by class for images.
-    "predefined", "group", "stratified" and "random" force one of these.
+    kind="auto": the data set's own split when it has one (train against test, or against val
+    when there is no test); else whole groups held out for speech (and for images with real
+    groups); else stratified by class for images. "predefined", "group", "stratified" and
+    "random" force one of these. :func:`describe_holdout` says in words which items are held out.
+
+    Raises DataError naming the data set when it cannot be split, or when an image data set's
+    training part holds a single class (nothing to tell apart).
     """
-    if kind not in KINDS:
-        raise ValueError(f"kind must be one of {KINDS}, not {kind!r}")
-    if kind == "auto":
-        if {"train", "test"} <= set(ds.splits):
-            kind = "predefined"
-        elif ds.task == "speech" or has_real_groups(ds.groups):
-            kind = "group"
+    kind = _resolve_kind(ds, kind)
+    source = ds.source or ds.name
+    try:
+        if kind == "predefined":
+            part = held_out_part(ds)
+            if part is None:
+                raise DataError(None, f"has no train and test (or val) split of its own (it has: {', '.join(ds.splits) or 'none'})")
+            train, test = _sorted(np.flatnonzero(ds.split == "train")), _sorted(np.flatnonzero(ds.split == part))
+        elif kind == "group":
+            train, test = group_holdout(ds.groups, test_size, seed)
+        elif kind == "stratified":
+            train, test = stratified_holdout(ds.y, test_size, seed)
         else:
-            kind = "stratified"
+            train, test = random_holdout(len(ds), test_size, seed)
+    except DataError as err:
+        raise DataError(source, err.reason) from None
+    if ds.task == "image":
+        _require_two_classes(ds, train, source)
+    return train, test
+
+
+def _require_two_classes(ds: Dataset, train: np.ndarray, source: str) -> None:
+    classes = np.unique(ds.y[train])
+    if len(classes) >= 2:
+        return
+    every = np.unique(ds.y)
+    if len(every) < 2:
+        raise DataError(source, f"only one class ({every[0] if len(every) else 'none'}); training a classifier needs at least two")
+    raise DataError(source, f"the training part holds only one class ({classes[0] if len(classes) else 'none'}) of "
+                    f"{len(every)}; training a classifier needs at least two")
+
+
+def describe_holdout(ds: Dataset, kind: str = "auto", test_size: float = 0.25) -> str:
+    """In words, which items :func:`train_test_indices` holds out and scores, for logs and run records."""
+    kind = _resolve_kind(ds, kind)
     if kind == "predefined":
-        if not {"train", "test"} <= set(ds.splits):
-            raise ValueError(f"data set {ds.name or ds.source!r} has no train and test split of its own")
-        return _sorted(np.flatnonzero(ds.split == "train")), _sorted(np.flatnonzero(ds.split == "test"))
+        part = held_out_part(ds)
+        if part == "val":
+            return "the data set's own val split (it has no test split)"
+        unused = " (its val split is used for neither training nor scoring)" if "val" in ds.splits else ""
+        return f"the data set's own test split{unused}"
+    share = f"{int(test_size)}" if test_size >= 1 else f"{test_size:.0%}"
     if kind == "group":
-        return group_holdout(ds.groups, test_size, seed)
+        return f"whole {'speakers' if ds.task == 'speech' else 'groups'} held out ({share} of them)"
     if kind == "stratified":
-        return stratified_holdout(ds.y, test_size, seed)
-    return random_holdout(len(ds), test_size, seed)
+        return f"{share} of each class, drawn at random"
+    return f"{share} of the items, drawn at random"
 
 
 def group_kfold(groups, n_splits: int, seed: int = 0) -> Iterator[tuple[np.ndarray, np.ndarray]]:
@@ -111,7 +170,7 @@ def group_kfold(groups, n_splits: int, seed: int = 0) -> Iterator[tuple[np.ndarr
     groups = np.asarray(groups)
     unique, counts = np.unique(groups, return_counts=True)
     if not 2 <= n_splits <= len(unique):
-        raise ValueError(f"n_splits={n_splits} needs between 2 and {len(unique)} (the number of groups)")
+        raise DataError(None, f"n_splits={n_splits} needs between 2 and {len(unique)} (the number of groups)")
     order = _rng(seed).permutation(len(unique))
     order = order[np.argsort(-counts[order], kind="stable")]
     fold_of_group = np.empty(len(unique), dtype=np.int64)
@@ -131,7 +190,7 @@ def leave_one_group_out(groups) -> Iterator[tuple[np.ndarray, np.ndarray]]:
     groups = np.asarray(groups)
     unique = np.unique(groups)
     if len(unique) < 2:
-        raise ValueError("leave-one-group-out needs at least two groups")
+        raise DataError(None, "leave-one-group-out needs at least two groups")
     for group in unique:
         test = groups == group
         yield _sorted(np.flatnonzero(~test)), _sorted(np.flatnonzero(test))
@@ -151,7 +210,7 @@ def validation_indices(ds_or_y_groups, fraction: float = 0.1, seed: int = 0, tas
         y = np.asarray(y)
         groups = np.asarray(groups) if groups is not None else np.arange(len(y)).astype(str)
     if task is None:
-        raise ValueError("validation_indices needs task= when given (y, groups)")
+        raise ParameterError("validation_indices needs task= when given (y, groups)")
     if task == "speech" and len(np.unique(groups)) >= 2:
         return group_holdout(groups, fraction, seed)
     if task == "image" and has_real_groups(groups):
@@ -174,13 +233,13 @@ def subsample_indices(y, groups, n: int, seed: int = 0, by: str = "class") -> np
     if by == "group":
         unique = np.unique(np.asarray(groups))
         if not 1 <= n <= len(unique):
-            raise ValueError(f"n={n} groups requested; there are {len(unique)}")
+            raise DataError(None, f"n={n} groups requested; there are {len(unique)}")
         chosen = rng.permutation(unique)[:n]
         return _sorted(np.flatnonzero(np.isin(groups, chosen)))
     if by != "class":
-        raise ValueError(f"by must be 'class' or 'group', not {by!r}")
+        raise ParameterError(f"by must be 'class' or 'group', not {by!r}")
     if not 1 <= n <= len(y):
-        raise ValueError(f"n={n} items requested; there are {len(y)}")
+        raise DataError(None, f"n={n} items requested; there are {len(y)}")
     # Each item's key is its position within its class's shuffled order, as a fraction of the
     # class size; taking the n smallest keys gives proportional, nested subsets. The first item
     # of every class comes before all others, so each class appears once n allows it.

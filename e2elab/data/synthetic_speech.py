@@ -30,6 +30,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..atomic import atomic_path
 from . import paths
 from .dataset import Dataset
 from .text import DIGIT_WORDS
@@ -227,9 +228,8 @@ def _render_voice(folder: str, seed: int, index: int, voice: Voice, n_clips: int
         audio = _degrade(audio, rng)
         relative = Path("wav") / voice.speaker / f"{voice.speaker}-{k:03d}.wav"
         target = Path(folder) / relative
-        temporary = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-        sf.write(str(temporary), audio, SAMPLE_RATE, subtype="PCM_16", format="WAV")
-        os.replace(temporary, target)
+        with atomic_path(target) as temporary:
+            sf.write(str(temporary), audio, SAMPLE_RATE, subtype="PCM_16", format="WAV")
         rows.append((relative.as_posix(), text, voice.speaker, voice.split))
     return rows
 
@@ -259,12 +259,10 @@ def _coloured_noise(rng: np.random.Generator, n: int, slope: float) -> np.ndarra
 
 def _write_tsv(path: Path, header: list[str], rows) -> Path:
     """Write a tab-separated file atomically (temporary name, then rename)."""
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with open(temporary, "w", newline="", encoding="utf-8") as handle:
+    with atomic_path(path) as temporary, open(temporary, "w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle, delimiter="\t", lineterminator="\n")
         writer.writerow(header)
         writer.writerows(rows)
-    os.replace(temporary, path)
     return path
 
 

@@ -2,19 +2,23 @@
 
 from __future__ import annotations
 
-from ..errors import E2elabError
+from ..commands._arg_types import jobs_count
+from ..errors import ParameterError
 from .grid import BACKENDS
 
 
 def add_grid_arguments(parser) -> None:
-    """--pipelines, --seeds, --param, --jobs, --backend, --no-progress."""
+    """--overwrite, --pipelines, --seeds, --param, --jobs, --backend, --no-progress."""
+    parser.add_argument("--overwrite", action="store_true",
+                        help="discard the results an earlier run left in RUN (by default a rerun with the same settings "
+                             "reuses the finished trainings, and one with other settings is refused)")
     parser.add_argument("--pipelines", metavar="KINDS",
                         help="comma-separated pipelines to run (default: every pipeline of the task), e.g. end-to-end,traditional")
     parser.add_argument("--seeds", default="0,1,2", metavar="SEEDS",
                         help="comma-separated seeds, or one number N for seeds 0..N-1 (default: 0,1,2)")
     parser.add_argument("--param", action="append", metavar="KIND.KEY=VALUE",
                         help="a parameter of one pipeline (repeatable), e.g. --param end-to-end.epochs=20")
-    parser.add_argument("--jobs", type=int, default=1, metavar="N",
+    parser.add_argument("--jobs", type=jobs_count, default=1, metavar="N",
                         help="trainings run at once (joblib n_jobs; -1 for every core)")
     parser.add_argument("--backend", choices=BACKENDS, default="loky",
                         help="joblib backend for the grid: loky (processes), threading, sequential, or dask / ray for a cluster")
@@ -26,10 +30,10 @@ def parse_seeds(text: str) -> list[int]:
     try:
         values = [int(p) for p in parts]
     except ValueError:
-        raise E2elabError(f"--seeds expects integers, got {text!r}") from None
+        raise ParameterError(f"--seeds expects integers, got {text!r}") from None
     if len(values) == 1:
         if values[0] < 1:
-            raise E2elabError(f"--seeds {values[0]}: a single number is a count of seeds 0..N-1; "
+            raise ParameterError(f"--seeds {values[0]}: a single number is a count of seeds 0..N-1; "
                               "give a count of at least 1, or a list such as 0,1")
         return list(range(values[0]))
     return values
@@ -47,7 +51,24 @@ def parse_kind_params(pairs: list[str] | None) -> dict[str, dict]:
     for pair in pairs or []:
         name = pair.split("=", 1)[0]
         if "." not in name:
-            raise E2elabError(f"--param expects KIND.KEY=VALUE (e.g. end-to-end.epochs=20), got {pair!r}")
+            raise ParameterError(f"--param expects KIND.KEY=VALUE (e.g. end-to-end.epochs=20), got {pair!r}")
         kind, rest = pair.split(".", 1)
         params.setdefault(kind, {}).update(parse_params([rest]))
     return params
+
+
+def check_pipeline_params(task: str, pipelines: list[str] | None, params: dict[str, dict]) -> None:
+    """Build every pipeline of the grid once with its parameters, so that a bad value (or a
+    parameter for a pipeline that is not run) fails in a second, before any data is read."""
+    from ..commands._common import build_pipeline
+    from .compare import resolve_pipelines
+
+    try:
+        kinds = resolve_pipelines(task, pipelines)
+    except ValueError as err:  # an unknown pipeline name; the registry's message lists the known ones
+        raise ParameterError(str(err)) from None
+    unknown = sorted(set(params) - set(kinds))
+    if unknown:
+        raise ParameterError(f"parameters given for {', '.join(unknown)}, which is not run (pipelines: {', '.join(kinds)})")
+    for kind in kinds:
+        build_pipeline(task, kind, params.get(kind, {}), seed=0)

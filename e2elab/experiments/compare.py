@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from .cells import METRICS, takes_groups, train_and_test
-from .grid import Cell, run_grid
+from .grid import Cell, record_configuration, run_grid
 from .schemas import RESULTS_SCHEMA, validate
 from .stats import mean_ci, paired_test
 
@@ -113,6 +113,9 @@ def compare(task: str, data, out=None, *, pipelines=None, seeds=(0, 1, 2), folds
 
     with tempfile.TemporaryDirectory(prefix="e2elab-compare-") as scratch:
         run_dir = Path(out) if out is not None else Path(scratch)
+        record_configuration(run_dir, {"experiment": "compare", "task": task, "data": data_name, "pipelines": kinds,
+                                       "params": {kind: params.get(kind, {}) for kind in kinds}, "seeds": seeds,
+                                       "split": split_info})
         results = run_grid(cells, train_and_test, run_dir, (dataset, splits), jobs=jobs, backend=backend,
                            progress=progress, desc=f"compare {task}")
     summary = summarise(task, data_name, split_info, kinds, cells, results)

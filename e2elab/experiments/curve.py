@@ -25,7 +25,7 @@ import numpy as np
 from . import laws
 from .cells import METRICS, takes_groups, train_and_test
 from .compare import load_data, resolve_pipelines, split_digest
-from .grid import Cell, run_grid
+from .grid import Cell, record_configuration, run_grid
 from .schemas import CURVE_SCHEMA, validate
 from .stats import mean_ci
 
@@ -124,6 +124,9 @@ def curve(task: str, data, out=None, *, pipelines=None, sizes=None, seeds=(0, 1,
 
     with tempfile.TemporaryDirectory(prefix="e2elab-curve-") as scratch:
         run_dir = Path(out) if out is not None else Path(scratch)
+        record_configuration(run_dir, {"experiment": "curve", "task": task, "data": data_name, "pipelines": kinds,
+                                       "params": {kind: params.get(kind, {}) for kind in kinds}, "seeds": seeds,
+                                       "sizes": ns, "unit": unit, "test": test_how, "min_updates": min_updates})
         results = run_grid(cells, train_and_test, run_dir, (dataset, splits), jobs=jobs, backend=backend,
                            progress=progress, desc=f"curve {task}")
 

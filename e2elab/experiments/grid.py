@@ -3,8 +3,9 @@
 Every cell (one pipeline, one split or size, one seed) is described by a JSON `spec` that fixes
 its result. When a cell finishes, its result is written to ``RUN/cells/<key>.json`` together with
 its spec; a later run over the same folder reuses every cell whose file holds the same spec, so an
-interrupted experiment resumes where it stopped and a changed setting recomputes only what it
-changes.
+interrupted experiment resumes where it stopped. A cell file holding another spec, or a folder
+whose recorded configuration (``RUN/experiment.json``) differs, is an error: results computed
+under other settings are never silently replaced (the user discards them with ``--overwrite``).
 
 The cells run through ``joblib.Parallel`` under ``joblib.parallel_config(backend=...)``: "loky"
 (processes, the default), "threading", "sequential", or "dask" / "ray" to spread the same grid over
@@ -23,8 +24,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
+from ..atomic import atomic_write_json
+from ..errors import RunFolderError
+
 BACKENDS = ("loky", "threading", "sequential", "dask", "ray")
 CELLS_DIR = "cells"
+CONFIGURATION_FILE = "experiment.json"
 
 
 @dataclass(frozen=True)
@@ -40,28 +45,62 @@ def cell_path(run_dir: Path, key: str) -> Path:
     return Path(run_dir) / CELLS_DIR / (re.sub(r"[^A-Za-z0-9._=-]+", "_", key) + ".json")
 
 
-def _canonical(spec: dict) -> str:
-    return json.dumps(spec, sort_keys=True, default=str)
+def _canonical(value) -> str:
+    return json.dumps(value, sort_keys=True, default=str)
 
 
 def load_finished(run_dir: Path, cell: Cell) -> dict | None:
-    """The saved result of `cell`, or None if it has not finished (or was run with another spec)."""
+    """The saved result of `cell`, or None if it has not finished (or its file is unreadable).
+
+    A file holding another spec for the same key is a RunFolderError: the folder holds a run with
+    other settings, and running on would mix the two or overwrite its results.
+    """
     path = cell_path(run_dir, cell.key)
     try:
         saved = json.loads(path.read_text())
     except (FileNotFoundError, json.JSONDecodeError):
         return None
-    if _canonical(saved.get("spec")) != _canonical(cell.spec):
-        return None
+    spec = saved.get("spec") or {}
+    if _canonical(spec) != _canonical(cell.spec):
+        differing = sorted(k for k in spec.keys() | cell.spec.keys() if _canonical(spec.get(k)) != _canonical(cell.spec.get(k)))
+        raise RunFolderError(f"{path} holds a result computed with other settings ({', '.join(differing)} differ); "
+                             "use a new --out, or --overwrite to discard it")
     return saved.get("result")
 
 
+def record_configuration(run_dir, configuration: dict) -> None:
+    """Record what an experiment in `run_dir` measures, or refuse a folder that holds another.
+
+    configuration: the settings that shape the experiment's results (task, data, pipelines,
+    seeds, sizes, parameters...). A rerun with the same settings resumes; with others it would
+    overwrite the results, so it is refused instead.
+    """
+    path = Path(run_dir) / CONFIGURATION_FILE
+    configuration = json.loads(_canonical(configuration))  # as it reads back from the file
+    if path.exists():
+        try:
+            saved = json.loads(path.read_text())
+        except json.JSONDecodeError as err:
+            raise RunFolderError(f"{path}: not valid JSON ({err}); use --overwrite to discard the run") from None
+        differing = sorted(k for k in saved.keys() | configuration.keys()
+                           if _canonical(saved.get(k)) != _canonical(configuration.get(k)))
+        if differing:
+            raise RunFolderError(f"{run_dir} holds a {saved.get('experiment', 'run')} run with other settings "
+                                 f"({', '.join(differing)} differ); use a new --out, or --overwrite to discard it")
+        return
+    _write(path, configuration)
+
+
 def _save(run_dir: Path, cell: Cell, result: dict, seconds: float) -> None:
-    path = cell_path(run_dir, cell.key)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(json.dumps({"key": cell.key, "spec": cell.spec, "result": result, "seconds": seconds}, indent=1))
-    tmp.replace(path)
+    _write(cell_path(run_dir, cell.key), {"key": cell.key, "spec": cell.spec, "result": result, "seconds": seconds})
+
+
+def _write(path: Path, payload: dict) -> None:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write_json(path, payload, indent=1)
+    except OSError as err:
+        raise RunFolderError(f"{path}: cannot write it ({err.strerror or err})") from None
 
 
 def _call(function: Callable, key: str, spec: dict, shared: tuple) -> tuple[str, dict, float]:

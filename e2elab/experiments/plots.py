@@ -7,6 +7,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ..atomic import atomic_path
+
 COLORS = {"end-to-end": "tab:blue", "traditional": "tab:orange"}
 
 
@@ -64,5 +66,6 @@ def plot_curve(summary: dict, path) -> Path:
     ax.legend(fontsize=7, loc="upper right")
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=120)
+    with atomic_path(path) as temporary:
+        fig.savefig(temporary, dpi=120, format="png")
     return path

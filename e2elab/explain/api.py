@@ -32,7 +32,8 @@ With ``out_dir``, one PNG per input and method is written there, and ``explanati
           "threshold": 0.5,
           "trustworthy": true,              # passes randomisation AND beats random order
           "reason": ""},                    # why not, in words
-        "alignment": {...}}]}               # speech only: words / characters / phones with times
+        "alignment": {...},                 # speech only: words / characters / phones with times
+        "work": {...}}]}                    # what the cost grew with: clip seconds, occlusion windows, frames
 
 Speech records' "probability" is the model's probability of the transcript (CTC) or the
 geometric-mean word posterior (GMM-HMM). Scores are described in :mod:`.scores` (deletion /
@@ -41,14 +42,22 @@ insertion, Petsiuk et al. 2018) and :mod:`.sanity` (Adebayo et al. 2018).
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 
 import numpy as np
 
+from ..atomic import atomic_write_json
+from ..errors import DataError, ParameterError
+from ..params import Int, Real, validate_constraints
+
 EXPLANATIONS_FILE = "explanations.json"
 ARRAY_KEYS = ("map", "time_relevance", "keypoints")  # kept in the returned records, not in the JSON
+OPTION_CONSTRAINTS = {
+    "internal_batch_size": [Int(1)], "n_steps": [Int(1)], "sanity": ["boolean"], "faithfulness": ["boolean"],
+    "seed": [Int(0)], "threshold": [Real(0, 1)], "layer": [str, None], "progress": ["boolean", None],
+    "max_seconds": [Real(0, closed="neither"), None],
+}
 
 
 def explain(model, inputs, methods=None, out_dir=None, target=None, names=None, **options) -> list[dict]:
@@ -57,16 +66,25 @@ def explain(model, inputs, methods=None, out_dir=None, target=None, names=None, 
     model: a fitted e2elab pipeline (or a model folder path); inputs: raw items (paths or arrays);
     methods: method names (None: the pipeline's default); target: a class label or transcript to
     explain instead of the answer; names: how to call the inputs (default: file names).
-    options: internal_batch_size, n_steps, sanity (bool), faithfulness (bool), seed, threshold.
+    options (see OPTION_CONSTRAINTS): internal_batch_size, n_steps, sanity (bool), faithfulness
+    (bool), seed, threshold, layer (Grad-CAM's), progress (None: a bar on stderr once the work has
+    taken a few seconds), max_seconds (speech: the longest clip explained; None: the model's own
+    limit). Bad options raise ParameterError before the model is loaded or any input read.
     Returns one record per input and method (see the module docstring), with the maps as arrays.
     """
+    check_options(options)
     if isinstance(model, (str, os.PathLike)):
         from ..io import load
 
         model = load(model)
+    if options.get("max_seconds") is None:
+        options.pop("max_seconds", None)  # each pipeline's own limit applies
+    elif getattr(model, "task", None) != "speech":
+        raise ParameterError(f"max_seconds limits speech clips; a {getattr(model, 'task', None)} model applies "
+                             "its own max_pixels limit instead")
     inputs = list(inputs)
     if not inputs:
-        raise ValueError("no inputs to explain")
+        raise DataError(None, "no inputs to explain")
     names = list(names) if names is not None else input_names(inputs)
     if isinstance(methods, str):
         methods = [methods]
@@ -77,6 +95,15 @@ def explain(model, inputs, methods=None, out_dir=None, target=None, names=None, 
     if out_dir is not None:
         write_explanations(records, Path(out_dir) / EXPLANATIONS_FILE, model)
     return records
+
+
+def check_options(options: dict) -> None:
+    """Refuse an unknown option or a value of the wrong type or range (ParameterError)."""
+    unknown = sorted(set(options) - set(OPTION_CONSTRAINTS))
+    if unknown:
+        raise ParameterError(f"explain got unknown option(s) {', '.join(map(repr, unknown))}; "
+                             f"known: {', '.join(OPTION_CONSTRAINTS)}")
+    validate_constraints(OPTION_CONSTRAINTS, options, "explain")
 
 
 def _explainer(model):
@@ -125,11 +152,7 @@ def write_explanations(records: list[dict], path: Path, model=None) -> Path:
     document = {"task": getattr(model, "task", None), "pipeline": getattr(model, "kind", None),
                 "methods": list(dict.fromkeys(r["method"] for r in records)),
                 "summary": summarise_records(records), "explanations": plain}
-    path = Path(path)
-    temporary = path.with_name(f".{path.name}.tmp")
-    temporary.write_text(json.dumps(document, indent=1))
-    os.replace(temporary, path)
-    return path
+    return atomic_write_json(path, document, indent=1)
 
 
 def _jsonable(value):

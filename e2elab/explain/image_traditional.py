@@ -25,6 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .progress import StepProgress
 from .render import render_image_map, render_keypoints
 from .sanity import THRESHOLD, cascading_randomisation
 from .scores import deletion_insertion, masked_inputs, patch_units, summarise
@@ -115,9 +116,8 @@ def weight_x_count(estimator, features: dict, target: int) -> np.ndarray:
 def patch_occlusion(predict_proba, image: np.ndarray, target: int, replacement: np.ndarray, window: int,
                     batch_size: int = 64) -> np.ndarray:
     """Per pixel: the mean target-probability drop over sliding windows (stride window/2) covering it.  # (H, W)"""
+    corners = window_corners(image.shape[:2], window)
     height, width = image.shape[:2]
-    stride = max(1, window // 2)
-    corners = [(r, c) for r in range(0, max(1, height - window + 1), stride) for c in range(0, max(1, width - window + 1), stride)]
     full = predict_proba([image])[0, target]
     total = np.zeros((height, width))
     cover = np.zeros((height, width))
@@ -132,6 +132,13 @@ def patch_occlusion(predict_proba, image: np.ndarray, target: int, replacement: 
             total[r:r + window, c:c + window] += drop
             cover[r:r + window, c:c + window] += 1
     return total / np.maximum(cover, 1)
+
+
+def window_corners(shape: tuple[int, int], window: int) -> list[tuple[int, int]]:
+    """Top-left corners of the occlusion windows (stride window/2) over an (H, W) image."""
+    height, width = shape
+    stride = max(1, window // 2)
+    return [(r, c) for r in range(0, max(1, height - window + 1), stride) for c in range(0, max(1, width - window + 1), stride)]
 
 
 def innermost(classifier):
@@ -182,8 +189,11 @@ def traditional_randomisers(estimator):
 
 def explain_image_traditional(estimator, items, names, methods=None, out_dir=None, target=None,
                               internal_batch_size: int = 64, sanity: bool = True, faithfulness: bool = True,
-                              seed: int = 0, threshold: float = THRESHOLD, **_) -> list[dict]:
-    """Records (one per image and method) explaining a fitted traditional image pipeline."""
+                              seed: int = 0, threshold: float = THRESHOLD, progress: bool | None = None,
+                              **_) -> list[dict]:
+    """Records (one per image and method) explaining a fitted traditional image pipeline.
+
+    Images over the pipeline's ``max_pixels`` are refused before any work."""
     from ..data.image import as_image
     from .torch_images import _class_index, _plain, _safe
 
@@ -197,9 +207,10 @@ def explain_image_traditional(estimator, items, names, methods=None, out_dir=Non
             raise ValueError(f"method {method!r} does not apply to this traditional image model "
                              f"({'keypoints' if has_keypoints else 'whole-image descriptors'}); choose from {allowed}")
     classes = list(estimator.classes_)
+    images = [as_image(item, max_pixels=estimator.max_pixels) for item in items]  # every image checked first
     records = []
-    for item, name in zip(items, names):
-        image = as_image(item)
+    ticks = StepProgress(len(images), len(methods), sanity, faithfulness, progress)
+    for image, name in zip(images, names):
         probabilities = estimator.predict_proba([image])[0]
         predicted = int(np.argmax(probabilities))
         tgt = predicted if target is None else _class_index(classes, target)
@@ -211,7 +222,9 @@ def explain_image_traditional(estimator, items, names, methods=None, out_dir=Non
                     fn = word_occlusion if method == "word_occlusion" else weight_x_count
                     return fn(model, features, tgt)[None]
 
-                relevance = map_fn(estimator)[0]
+                with ticks.step(name, method):
+                    relevance = map_fn(estimator)[0]
+                work = {"keypoints": int(len(features["points"]))}
 
                 def score(keep, features=features):
                     return classify_features(estimator, [keep_keypoints(features, k) for k in keep])[:, tgt]
@@ -226,7 +239,9 @@ def explain_image_traditional(estimator, items, names, methods=None, out_dir=Non
                 def map_fn(model, image=image, replacement=replacement, window=window):
                     return patch_occlusion(model.predict_proba, image, tgt, replacement, window, internal_batch_size)[None]
 
-                relevance = map_fn(estimator)[0]
+                with ticks.step(name, method):
+                    relevance = map_fn(estimator)[0]
+                work = {"occlusion_windows": len(window_corners(image.shape[:2], window))}
                 units, n_units = patch_units(image.shape[:2], max(1, round(side / 16)) if side > 32 else 1)
                 chw, repl = _channels_first(image), _channels_first(replacement)
 
@@ -236,17 +251,20 @@ def explain_image_traditional(estimator, items, names, methods=None, out_dir=Non
 
             spearman = None
             if sanity:
-                check = cascading_randomisation(estimator, map_fn, traditional_randomisers, seed=seed,
-                                                reference=relevance[None], threshold=threshold)
+                with ticks.step(name, f"{method} sanity check"):
+                    check = cascading_randomisation(estimator, map_fn, traditional_randomisers, seed=seed,
+                                                    reference=relevance[None], threshold=threshold)
                 spearman = float(check["spearman"][0])
             faithful = None
             if faithfulness:
                 unit_relevance = relevance if has_keypoints else _pool(relevance, units, n_units)
-                faithful = deletion_insertion(score, unit_relevance, seed=seed)
+                with ticks.step(name, f"{method} deletion / insertion"):
+                    faithful = deletion_insertion(score, unit_relevance, seed=seed)
             scores = summarise(faithful, spearman, threshold)
             record = {"input": name, "method": method, "prediction": _plain(classes[predicted]),
                       "probability": round(float(probabilities[predicted]), 5), "target": _plain(classes[tgt]),
-                      "target_probability": round(float(probabilities[tgt]), 5), "scores": scores, "map": relevance}
+                      "target_probability": round(float(probabilities[tgt]), 5), "scores": scores, "map": relevance,
+                      "work": work}
             if has_keypoints:
                 scale = float(features.get("scale", 1.0)) or 1.0
                 record["keypoints"] = (features["points"][:, :2] / scale).round(2)
@@ -261,6 +279,7 @@ def explain_image_traditional(estimator, items, names, methods=None, out_dir=Non
                     render_image_map(png, image, relevance, title, method, scores)
                 record["png"] = str(png)
             records.append(record)
+    ticks.close()
     return records
 
 

@@ -12,6 +12,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ..atomic import atomic_path
+
 SIGNED_CMAP = "RdBu_r"  # red: pushes towards the answer; blue: pushes away
 POSITIVE_CMAP = "inferno"
 
@@ -55,7 +57,8 @@ def _finish(fig, title: str, scores: dict | None, path: Path) -> Path:
         fig.tight_layout(rect=(0, 0.04 + 0.035 * len(lines), 1, 0.95))
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
+    with atomic_path(path) as temporary:
+        fig.savefig(temporary, dpi=110, format=path.suffix.lstrip(".") or "png")
     _pyplot().close(fig)
     return path
 

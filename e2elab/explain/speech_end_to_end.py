@@ -11,7 +11,9 @@ For each clip:
     recording level away, so every point of a path from silence is the same clip turned down
     and the gradients along it say nothing (all the change happens in a jump next to zero);
   - ``occlusion`` of time-frequency cells (STFT bands x 50 ms, each cell zeroed and the clip
-    resynthesised): relevance over time AND frequency, drawn on the spectrogram;
+    resynthesised): relevance over time AND frequency, drawn on the spectrogram. Each cell costs
+    a pass over the whole clip, so on a clip long enough to need more than MAX_OCCLUSION_WINDOWS
+    cells the cells grow longer instead (the record's "work" says how many and how long);
   both pooled per word of the alignment;
 * **scores** -- deletion / insertion over 20 ms frames (a frame is deleted by silencing it), with
   the score the per-character probability of the transcript, exp(log p / characters), so clips of
@@ -28,6 +30,7 @@ import torch.nn.functional as F
 
 from .attribution import attribute
 from .ctc_alignment import align_transcript
+from .progress import StepProgress
 from .render import render_speech
 from .sanity import THRESHOLD, cascading_randomisation, torch_randomisers
 from .scores import deletion_insertion, summarise
@@ -37,6 +40,7 @@ FRAME_SECONDS = 0.01  # attribution shown per 10 ms
 UNIT_SECONDS = 0.02  # deletion / insertion remove 20 ms at a time
 CELL_SECONDS = 0.05  # occlusion cells: 50 ms ...
 N_BANDS = 8  # ... by one of 8 equal frequency bands
+MAX_OCCLUSION_WINDOWS = 480  # ... or longer, so that a clip costs about this many passes at most (30 s: 0.5 s cells)
 
 
 class TranscriptLogProb(torch.nn.Module):
@@ -88,7 +92,7 @@ def pool_frames(values: np.ndarray, hop: int) -> np.ndarray:
 
 def tf_cells(wave: np.ndarray, sample_rate: int, n_bands: int = N_BANDS,
              cell_seconds: float = CELL_SECONDS) -> tuple[np.ndarray, np.ndarray, tuple]:
-    """The clip's STFT and a (F, T) map of cell ids (band x 50 ms) over its bins; plus the STFT settings."""
+    """The clip's STFT and a (F, T) map of cell ids (band x `cell_seconds`) over its bins; plus the STFT settings."""
     from scipy.signal import stft
 
     n_fft = 256 if sample_rate <= 16000 else 512
@@ -103,22 +107,30 @@ def tf_cells(wave: np.ndarray, sample_rate: int, n_bands: int = N_BANDS,
     return spec, cells, (n_fft, hop, n_bands, n_chunks)
 
 
-def tf_occlusion(scorer, wave: np.ndarray, sample_rate: int, batch_size: int) -> np.ndarray:
-    """Drop of the log-probability when each band x 50 ms cell is removed.  # (bands, chunks)"""
+def occlusion_cell_seconds(seconds: float, n_bands: int = N_BANDS) -> float:
+    """Length of an occlusion cell for a clip of `seconds`: 50 ms, or longer to stay within
+    MAX_OCCLUSION_WINDOWS, in whole 10 ms frames so that each cell spreads evenly over the frames it covers."""
+    frames = np.ceil(max(CELL_SECONDS, seconds * n_bands / MAX_OCCLUSION_WINDOWS) / FRAME_SECONDS - 1e-9)
+    return float(frames * FRAME_SECONDS)
+
+
+def tf_occlusion(scorer, wave: np.ndarray, sample_rate: int, batch_size: int,
+                 cell_seconds: float = CELL_SECONDS) -> np.ndarray:
+    """Drop of the log-probability when each band x `cell_seconds` cell is removed.  # (bands, chunks)"""
     from scipy.signal import istft
 
-    spec, cells, (n_fft, hop, n_bands, n_chunks) = tf_cells(wave, sample_rate)
+    spec, cells, (n_fft, hop, n_bands, n_chunks) = tf_cells(wave, sample_rate, cell_seconds=cell_seconds)
+
+    def occluded(cell: int) -> np.ndarray:
+        _, audio = istft(np.where(cells == cell, 0, spec), fs=sample_rate, nperseg=n_fft, noverlap=n_fft - hop)
+        return np.asarray(audio[: len(wave)], dtype=np.float32)
+
     n_cells = n_bands * n_chunks
-    variants = []
-    for cell in range(n_cells):
-        masked = np.where(cells == cell, 0, spec)
-        _, audio = istft(masked, fs=sample_rate, nperseg=n_fft, noverlap=n_fft - hop)
-        variants.append(np.asarray(audio[: len(wave)], dtype=np.float32))
     with torch.no_grad():
         full = float(scorer(torch.from_numpy(np.asarray(wave, dtype=np.float32))[None])[0, 0])
         drops = []
-        for start in range(0, n_cells, batch_size):
-            batch = torch.from_numpy(np.stack(variants[start:start + batch_size]))
+        for start in range(0, n_cells, batch_size):  # resynthesised a batch at a time: memory stays bounded
+            batch = torch.from_numpy(np.stack([occluded(c) for c in range(start, min(n_cells, start + batch_size))]))
             drops.append(full - scorer(batch)[:, 0].numpy())
     return np.concatenate(drops).reshape(n_bands, n_chunks)
 
@@ -146,17 +158,16 @@ def deletion_scores(scorer, wave: np.ndarray, sample_rate: int, time_relevance: 
 def explain_ctc_clip(network: torch.nn.Module, wave: np.ndarray, sample_rate: int, text: str, vocabulary: list[str],
                      encode, samples_per_frame: int, name: str, methods=None, out_dir=None,
                      internal_batch_size: int = 64, n_steps: int = 50, sanity: bool = True, faithfulness: bool = True,
-                     seed: int = 0, threshold: float = THRESHOLD, prediction: str | None = None) -> list[dict]:
+                     seed: int = 0, threshold: float = THRESHOLD, prediction: str | None = None,
+                     steps: StepProgress | None = None) -> list[dict]:
     """Records (one per method) explaining why `network` reads `text` in `wave`.
 
     vocabulary[i] is the character of output i (0: blank); encode(text) -> label ids;
     samples_per_frame: waveform samples per network output frame; prediction: the pipeline's own
-    transcript (defaults to `text`).
+    transcript (defaults to `text`); steps: the progress bar to tick (None: none shown).
     """
-    methods = list(methods or SPEECH_METHODS)
-    for method in methods:
-        if method not in SPEECH_METHODS:
-            raise ValueError(f"unknown method {method!r} for an end-to-end speech model; choose from {SPEECH_METHODS}")
+    methods = check_methods(methods)
+    steps = steps or StepProgress(1, len(methods), sanity, faithfulness, progress=False)
     network = network.eval()
     labels = encode(text)
     scorer = TranscriptLogProb(network, labels).eval()
@@ -172,22 +183,29 @@ def explain_ctc_clip(network: torch.nn.Module, wave: np.ndarray, sample_rate: in
     characters = [{"char": c.label, "start": round(c.start * frame_seconds, 3), "end": round(c.end * frame_seconds, 3)}
                   for c in aligned["characters"]]
 
+    seconds = len(wave) / sample_rate
+    cell_seconds = occlusion_cell_seconds(seconds)
+
     def time_map(model, method) -> np.ndarray:
         if method == "integrated_gradients":
             return integrated_gradients_in_time(model, wave, sample_rate, n_steps, internal_batch_size, seed)[None]
-        return tf_occlusion(model, wave, sample_rate, internal_batch_size)[None]
+        return tf_occlusion(model, wave, sample_rate, internal_batch_size, cell_seconds)[None]
 
     records = []
     for method in methods:
-        relevance = time_map(scorer, method)[0]
+        with steps.step(name, method):
+            relevance = time_map(scorer, method)[0]
         tf_map = relevance if method == "occlusion" else None
-        if method == "occlusion":  # per 10 ms frame: each 50 ms chunk's total spread over its frames
+        work = {"clip_seconds": round(seconds, 3)}
+        if method == "occlusion":  # per 10 ms frame: each chunk's total spread over its frames
+            work.update(occlusion_windows=int(relevance.size), cell_seconds=round(cell_seconds, 3))
             per_chunk = relevance.sum(axis=0)
-            frames_per_chunk = int(round(CELL_SECONDS / FRAME_SECONDS))
+            frames_per_chunk = int(round(cell_seconds / FRAME_SECONDS))
             n_frames = int(np.ceil(len(wave) / (FRAME_SECONDS * sample_rate)))
             time_relevance = np.repeat(per_chunk / frames_per_chunk, frames_per_chunk)[:n_frames]
             time_relevance = np.pad(time_relevance, (0, n_frames - len(time_relevance)))
         else:
+            work.update(n_steps=n_steps)
             time_relevance = relevance
         for word in words:
             a, b = int(word["start"] / FRAME_SECONDS), max(int(word["start"] / FRAME_SECONDS) + 1, int(np.ceil(word["end"] / FRAME_SECONDS)))
@@ -195,11 +213,15 @@ def explain_ctc_clip(network: torch.nn.Module, wave: np.ndarray, sample_rate: in
         spearman = None
         cascade = None
         if sanity:
-            check = cascading_randomisation(scorer, lambda m: time_map(m, method), torch_randomisers, seed=seed,
-                                            reference=relevance[None], threshold=threshold)
+            with steps.step(name, f"{method} sanity check"):
+                check = cascading_randomisation(scorer, lambda m: time_map(m, method), torch_randomisers, seed=seed,
+                                                reference=relevance[None], threshold=threshold)
             spearman, cascade = float(check["spearman"][0]), check["cascade"]
-        faithful = (deletion_scores(scorer, wave, sample_rate, time_relevance, len(labels), internal_batch_size, seed)
-                    if faithfulness else None)
+        faithful = None
+        if faithfulness:
+            with steps.step(name, f"{method} deletion / insertion"):
+                faithful = deletion_scores(scorer, wave, sample_rate, time_relevance, len(labels), internal_batch_size,
+                                           seed)
         scores = summarise(faithful, spearman, threshold)
         if cascade is not None:
             scores["randomisation_cascade"] = [{"layer": c["layer"], "layers_randomised": c["layers_randomised"],
@@ -208,7 +230,7 @@ def explain_ctc_clip(network: torch.nn.Module, wave: np.ndarray, sample_rate: in
                   "probability": round(float(np.exp(log_p)), 5), "target": text,
                   "alignment": {"words": [dict(w) for w in words], "characters": characters,
                                 "frame_seconds": frame_seconds},
-                  "time_relevance": time_relevance, "scores": scores}
+                  "time_relevance": time_relevance, "scores": scores, "work": work}
         if out_dir is not None:
             from .torch_images import _safe
 
@@ -225,29 +247,45 @@ def explain_ctc_clip(network: torch.nn.Module, wave: np.ndarray, sample_rate: in
 
 
 def explain_speech_end_to_end(estimator, items, names, methods=None, out_dir=None, target: str | None = None,
+                              max_seconds: float | None = None, progress: bool | None = None,
                               **options) -> list[dict]:
     """Records for every clip of `items` explaining a fitted end-to-end speech pipeline.
 
     Uses the pipeline's network (``model_``: waveform + lengths -> CTC log-probabilities),
     ``vocabulary_`` and ``sample_rate``; `target` is a transcript to explain instead of the
-    predicted one. `options` go to :func:`explain_ctc_clip`.
+    predicted one; a clip longer than `max_seconds` (None: the pipeline's own ``max_seconds``) is
+    refused before any work. `options` go to :func:`explain_ctc_clip`.
     """
-    from ..data.audio import DEFAULT_SAMPLE_RATE, as_waveform
     from ..data.text import normalize_transcript
+    from ..speech.clips import read_clip
     from ..speech.end_to_end import MIN_SECONDS
 
+    methods = check_methods(methods)
     rate = int(estimator.sample_rate)
+    limit = max_seconds if max_seconds is not None else estimator.max_seconds
+    waves = [read_clip(item, rate, limit, name) for item, name in zip(items, names)]  # every clip checked first
     minimum = int(MIN_SECONDS * rate)
     vocabulary = ["<blank>"] + list(estimator.vocabulary_.chars)
     records = []
-    for item, name in zip(items, names):
-        raw = item if isinstance(item, (str, Path, tuple)) else (item, DEFAULT_SAMPLE_RATE)
-        wave = as_waveform(raw, rate)
-        if len(wave) < minimum:  # the pipeline pads short clips with silence the same way
-            wave = np.pad(wave, (0, minimum - len(wave)))
-        prediction = estimator.predict([(wave, rate)])[0]
-        text = normalize_transcript(target, source="--target") if target else prediction
-        records += explain_ctc_clip(estimator.model_, wave, rate, text, vocabulary, estimator.vocabulary_.encode,
-                                    estimator.model_.samples_per_frame, name, methods, out_dir,
-                                    prediction=prediction, **options)
+    with StepProgress(len(waves), len(methods), options.get("sanity", True), options.get("faithfulness", True),
+                      progress) as steps:
+        for wave, name in zip(waves, names):
+            if len(wave) < minimum:  # the pipeline pads short clips with silence the same way
+                wave = np.pad(wave, (0, minimum - len(wave)))
+            # Decoded from the wave already read, so that an explicit max_seconds above the
+            # pipeline's own limit is honoured (predict would read the clip again under that limit).
+            prediction = estimator._decode(estimator._posteriors([wave])[0])
+            text = normalize_transcript(target, source="--target") if target else prediction
+            records += explain_ctc_clip(estimator.model_, wave, rate, text, vocabulary, estimator.vocabulary_.encode,
+                                        estimator.model_.samples_per_frame, name, methods, out_dir,
+                                        prediction=prediction, steps=steps, **options)
     return records
+
+
+def check_methods(methods) -> list[str]:
+    """`methods` as a list (None: all of SPEECH_METHODS), each one checked."""
+    methods = list(methods or SPEECH_METHODS)
+    for method in methods:
+        if method not in SPEECH_METHODS:
+            raise ValueError(f"unknown method {method!r} for an end-to-end speech model; choose from {SPEECH_METHODS}")
+    return methods

@@ -25,6 +25,7 @@ from pathlib import Path
 import numpy as np
 from scipy.special import logsumexp
 
+from .progress import StepProgress
 from .render import render_speech
 from .sanity import THRESHOLD, cascading_randomisation
 from .scores import deletion_insertion, summarise
@@ -150,9 +151,14 @@ def hmm_randomisers(explainer: HmmExplainer):
 
 def explain_speech_traditional(estimator, items, names, methods=None, out_dir=None, target=None,
                                sanity: bool = True, faithfulness: bool = True, seed: int = 0,
-                               threshold: float = THRESHOLD, **_) -> list[dict]:
-    """Records (one per clip) explaining a fitted traditional speech pipeline."""
-    from .torch_images import _safe
+                               threshold: float = THRESHOLD, max_seconds: float | None = None,
+                               progress: bool | None = None, **_) -> list[dict]:
+    """Records (one per clip) explaining a fitted traditional speech pipeline.
+
+    A clip longer than `max_seconds` (None: the pipeline's own ``max_seconds``) is refused before
+    any work: the cost grows with the clip's frames times the vocabulary.
+    """
+    from ..speech.clips import read_clip
 
     methods = list(methods or TRADITIONAL_SPEECH_METHODS)
     for method in methods:
@@ -161,74 +167,94 @@ def explain_speech_traditional(estimator, items, names, methods=None, out_dir=No
                              f"choose from {TRADITIONAL_SPEECH_METHODS}")
     if target is not None:
         raise ValueError("the traditional speech explanation explains the decoded transcript; --target is not supported")
-    explainer = HmmExplainer(estimator)
     rate = int(estimator.sample_rate)
+    limit = max_seconds if max_seconds is not None else estimator.max_seconds
+    waves = [read_clip(item, rate, limit, name) for item, name in zip(items, names)]  # every clip checked first
+    explainer = HmmExplainer(estimator)
     records = []
-    for item, name in zip(items, names):
-        outputs = estimator.stage_outputs(item)
-        wave, feats = outputs["waveform"], outputs["mfcc"]  # (N,), (T, D)
-        hop = _hop_seconds(estimator)
+    with StepProgress(len(waves), len(methods), sanity, faithfulness, progress) as steps:
+        for wave, name in zip(waves, names):
+            records += _explain_clip(explainer, wave, name, methods, out_dir, sanity, faithfulness, seed, threshold,
+                                     steps)
+    return records
+
+
+def _explain_clip(explainer: HmmExplainer, wave: np.ndarray, name: str, methods: list[str], out_dir, sanity: bool,
+                  faithfulness: bool, seed: int, threshold: float, steps: StepProgress) -> list[dict]:
+    """The records of one clip, one per method."""
+    from .torch_images import _safe
+
+    estimator = explainer.estimator
+    rate = int(estimator.sample_rate)
+    feats = estimator.utterance_features(wave)  # (T, D)
+    hop = _hop_seconds(estimator)
+    # Every word segment is aligned against every vocabulary word: the work the clip limit bounds.
+    work = {"clip_seconds": round(len(wave) / rate, 3), "frames": len(feats), "vocabulary": len(estimator.words_)}
+    with steps.step(name, "likelihood ratio map"):
         hyp, state_ll = explainer.decode(feats)
         spans = word_spans(explainer.graph, hyp.positions)
         ratio, facts, log_score = evidence(explainer.graph, state_ll, spans)
-        text = " ".join(hyp.words)
-        words = []
-        for fact, (w, a, b) in zip(facts, spans):
-            entry = {"word": estimator.words_[w], "start": round(a * hop, 3), "end": round(b * hop, 3),
-                     "log_likelihood": round(fact["log_likelihood"], 3), "evidence": round(float(ratio[a:b].sum()), 3)}
-            if "runner_up_index" in fact:
-                entry.update(runner_up=estimator.words_[fact["runner_up_index"]], margin=round(fact["margin"], 3),
-                             close=fact["close"])
-            words.append(entry)
-        phones = _phone_segments(explainer, hyp.positions, state_ll, hop)
+    text = " ".join(hyp.words)
+    words = []
+    for fact, (w, a, b) in zip(facts, spans):
+        entry = {"word": estimator.words_[w], "start": round(a * hop, 3), "end": round(b * hop, 3),
+                 "log_likelihood": round(fact["log_likelihood"], 3), "evidence": round(float(ratio[a:b].sum()), 3)}
+        if "runner_up_index" in fact:
+            entry.update(runner_up=estimator.words_[fact["runner_up_index"]], margin=round(fact["margin"], 3),
+                         close=fact["close"])
+        words.append(entry)
+    phones = _phone_segments(explainer, hyp.positions, state_ll, hop)
 
-        # The map is compared on the words' frames only: elsewhere it is zero by construction, and
-        # those ties alone would make any two maps look alike.
-        inside = np.zeros(len(feats), dtype=bool)
-        for _, a, b in spans:
-            inside[a:b] = True
+    # The map is compared on the words' frames only: elsewhere it is zero by construction, and
+    # those ties alone would make any two maps look alike.
+    inside = np.zeros(len(feats), dtype=bool)
+    for _, a, b in spans:
+        inside[a:b] = True
 
-        def map_fn(damaged: HmmExplainer):
-            damaged_ll = damaged.estimator.model_.gmm.log_likelihoods(feats)
-            return evidence(damaged.graph, damaged_ll, spans)[0][inside][None]
+    def map_fn(damaged: HmmExplainer):
+        damaged_ll = damaged.estimator.model_.gmm.log_likelihoods(feats)
+        return evidence(damaged.graph, damaged_ll, spans)[0][inside][None]
 
-        def score(keep: np.ndarray) -> np.ndarray:
-            frame_keep = np.repeat(keep, UNIT_FRAMES, axis=1)[:, : len(feats)]  # (K, T)
-            out = []
-            for row in frame_keep:
-                masked = np.where(row[:, None], feats, feats.mean(axis=0, keepdims=True))
-                out.append(np.exp(evidence(explainer.graph, estimator.model_.gmm.log_likelihoods(masked), spans)[2]))
-            return np.array(out)
+    def score(keep: np.ndarray) -> np.ndarray:
+        frame_keep = np.repeat(keep, UNIT_FRAMES, axis=1)[:, : len(feats)]  # (K, T)
+        out = []
+        for row in frame_keep:
+            masked = np.where(row[:, None], feats, feats.mean(axis=0, keepdims=True))
+            out.append(np.exp(evidence(explainer.graph, estimator.model_.gmm.log_likelihoods(masked), spans)[2]))
+        return np.array(out)
 
-        for method in methods:
-            spearman = None
-            if sanity:
-                check = cascading_randomisation(explainer, map_fn, hmm_randomisers, seed=seed, reference=ratio[inside][None],
-                                                threshold=threshold)
-                spearman = float(check["spearman"][0])
-            faithful = None
-            if faithfulness:
-                n_units = int(np.ceil(len(feats) / UNIT_FRAMES))
-                unit_relevance = np.add.reduceat(ratio, np.arange(n_units) * UNIT_FRAMES)
+    records = []
+    for method in methods:
+        spearman = None
+        if sanity:
+            with steps.step(name, "sanity check"):
+                check = cascading_randomisation(explainer, map_fn, hmm_randomisers, seed=seed,
+                                                reference=ratio[inside][None], threshold=threshold)
+            spearman = float(check["spearman"][0])
+        faithful = None
+        if faithfulness:
+            n_units = int(np.ceil(len(feats) / UNIT_FRAMES))
+            unit_relevance = np.add.reduceat(ratio, np.arange(n_units) * UNIT_FRAMES)
+            with steps.step(name, "deletion / insertion"):
                 faithful = deletion_insertion(score, unit_relevance, seed=seed)
-            scores = summarise(faithful, spearman, threshold)
-            record = {"input": name, "method": method, "prediction": text, "probability": round(float(np.exp(log_score)), 5),
-                      "target": text, "alignment": {"words": words, "phones": phones, "frame_seconds": hop},
-                      "time_relevance": ratio, "scores": scores}
-            if out_dir is not None:
-                title = f"{name}: heard \"{text}\" (word posterior {record['probability']:.2f})"
-                close = [w for w in words if w.get("close")]
-                if close:
-                    title += "; close: " + ", ".join(f"{w['word']} vs {w['runner_up']}" for w in close)
-                spans_drawn = [{"label": w["word"] + (f" (2nd: {w['runner_up']})" if "runner_up" in w else ""),
-                                "start": w["start"], "end": w["end"], "value": w["log_likelihood"]} for w in words]
-                phone_spans = [{"label": p["phone"], "start": p["start"], "end": p["end"]} for p in phones
-                               if p["phone"].lower() != "sil"]
-                png = Path(out_dir) / f"{_safe(name)}.{method}.png"
-                render_speech(png, wave, rate, title, "log-likelihood ratio vs runner-up", spans_drawn, ratio, hop,
-                              None, phone_spans, scores)
-                record["png"] = str(png)
-            records.append(record)
+        scores = summarise(faithful, spearman, threshold)
+        record = {"input": name, "method": method, "prediction": text, "probability": round(float(np.exp(log_score)), 5),
+                  "target": text, "alignment": {"words": words, "phones": phones, "frame_seconds": hop},
+                  "time_relevance": ratio, "scores": scores, "work": work}
+        if out_dir is not None:
+            title = f"{name}: heard \"{text}\" (word posterior {record['probability']:.2f})"
+            close = [w for w in words if w.get("close")]
+            if close:
+                title += "; close: " + ", ".join(f"{w['word']} vs {w['runner_up']}" for w in close)
+            spans_drawn = [{"label": w["word"] + (f" (2nd: {w['runner_up']})" if "runner_up" in w else ""),
+                            "start": w["start"], "end": w["end"], "value": w["log_likelihood"]} for w in words]
+            phone_spans = [{"label": p["phone"], "start": p["start"], "end": p["end"]} for p in phones
+                           if p["phone"].lower() != "sil"]
+            png = Path(out_dir) / f"{_safe(name)}.{method}.png"
+            render_speech(png, wave, rate, title, "log-likelihood ratio vs runner-up", spans_drawn, ratio, hop,
+                          None, phone_spans, scores)
+            record["png"] = str(png)
+        records.append(record)
     return records
 
 

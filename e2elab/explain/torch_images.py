@@ -21,6 +21,7 @@ import numpy as np
 import torch
 
 from .attribution import DEFAULT_INTERNAL_BATCH_SIZE, METHODS, attribute, predict_logits, to_map
+from .progress import StepProgress
 from .render import render_image_map
 from .sanity import THRESHOLD, cascading_randomisation, torch_randomisers
 from .scores import blurred, deletion_insertion, image_score_fn, patch_units, pool_to_units, summarise
@@ -32,12 +33,14 @@ def explain_torch_images(module: torch.nn.Module, inputs: torch.Tensor, images: 
                          classes: list, out_dir: str | Path | None, methods=None, target=None,
                          internal_batch_size: int = DEFAULT_INTERNAL_BATCH_SIZE, n_steps: int = 50,
                          sanity: bool = True, faithfulness: bool = True, seed: int = 0,
-                         threshold: float = THRESHOLD, layer=None, file_prefix: str = "") -> list[dict]:
+                         threshold: float = THRESHOLD, layer=None, file_prefix: str = "",
+                         progress: bool | None = None) -> list[dict]:
     """One record per (image, method): prediction, target, map, scores and the PNG's path.
 
     inputs: (B, C, H, W) normalised as the network takes them; images: the same images as uint8
     (H, W[, 3]) for drawing; names: how each input is called in files and records;
-    classes: the label of each logit; target: a class label (for all) or None for the predicted one.
+    classes: the label of each logit; target: a class label (for all) or None for the predicted one;
+    progress: see :class:`e2elab.explain.progress.StepProgress`.
     Each record also carries the map itself under "map" (H, W) for callers that draw elsewhere.
     """
     methods = list(methods or DEFAULT_IMAGE_METHODS)
@@ -60,15 +63,18 @@ def explain_torch_images(module: torch.nn.Module, inputs: torch.Tensor, images: 
             return torch.softmax(module(torch.from_numpy(np.asarray(batch, dtype=np.float32))), dim=1).numpy()
 
     records = []
+    steps = StepProgress(len(inputs), len(methods), sanity, faithfulness, progress)
     for method in methods:
         options = dict(target=target_tensor, internal_batch_size=internal_batch_size, n_steps=n_steps,
                        layer=layer, seed=seed)
-        maps = to_map(attribute(module, inputs, method, **options))  # (B, H, W)
+        with steps.step("all images", method, count=len(inputs)):
+            maps = to_map(attribute(module, inputs, method, **options))  # (B, H, W)
         spearman = [None] * len(inputs)
         cascade = None
         if sanity:
-            check = cascading_randomisation(module, lambda m: to_map(attribute(m, inputs, method, **options)),
-                                            torch_randomisers, seed=seed, reference=maps, threshold=threshold)
+            with steps.step("all images", f"{method} sanity check", count=len(inputs)):
+                check = cascading_randomisation(module, lambda m: to_map(attribute(m, inputs, method, **options)),
+                                                torch_randomisers, seed=seed, reference=maps, threshold=threshold)
             spearman = check["spearman"].tolist()
             cascade = check["cascade"]
         for i in range(len(inputs)):
@@ -77,7 +83,8 @@ def explain_torch_images(module: torch.nn.Module, inputs: torch.Tensor, images: 
                 replacement = blurred(x_numpy[i], sigma=max(1.0, side / 8))
                 score = image_score_fn(predict_proba, x_numpy[i], int(targets[i]), units, replacement,
                                        batch_size=internal_batch_size)
-                faithful = deletion_insertion(score, pool_to_units(maps[i], units, n_units), seed=seed)
+                with steps.step(names[i], f"{method} deletion / insertion"):
+                    faithful = deletion_insertion(score, pool_to_units(maps[i], units, n_units), seed=seed)
             scores = summarise(faithful, spearman[i], threshold)
             if cascade is not None:
                 scores["randomisation_cascade"] = [{"layer": c["layer"], "layers_randomised": c["layers_randomised"],
@@ -98,6 +105,7 @@ def explain_torch_images(module: torch.nn.Module, inputs: torch.Tensor, images: 
                 render_image_map(png, _display(images[i], maps[i].shape), maps[i], title, method, scores)
                 record["png"] = str(png)
             records.append(record)
+    steps.close()
     return records
 
 

@@ -25,11 +25,9 @@ that crops are cut from, and (N, C, S, S) at the input size for statistics and v
 
 from __future__ import annotations
 
-import hashlib
-import json
 import logging
 import math
-from collections import Counter
+import os
 
 import numpy as np
 import torch
@@ -37,25 +35,22 @@ import torch.nn.functional as F
 from sklearn.base import BaseEstimator, ClassifierMixin
 
 from ..base import ModelState, PipelineMixin, Stage
-from ..data.image import as_image
-from ..errors import DataError
+from ..data.image import MAX_PIXELS, as_image
+from ..errors import DataError, ParameterError
 from ..nn import OPTIMIZERS
+from ..params import DEVICE, Choice, Int, IntOptions, Real
 from ..registry import register_pipeline
 from .calibration import calibration_report, fit_temperature
+from .classes import drop_single_image_classes
 from .model import ResidualCNN
-from .transforms import (Augment, channel_stats, decode_squares, fit_square, is_colour, mix_batch, normalise,
-                         tta_views, to_chw)
+from .transforms import (POLICIES, RESIZE_MODES, Augment, augmentation_policy, channel_stats, decode_squares,
+                         fit_square, is_colour, mix_batch, normalise, tta_views, to_chw)
 
 log = logging.getLogger(__name__)
 
-POLICIES = {
-    "photo": dict(scale=(0.6, 1.0), translate=0.1, rotate=0.0, flip=True, jitter=0.25, mix="cutmix",
-                  padding_mode="reflection"),
-    "glyph": dict(scale=(0.9, 1.1), translate=0.1, rotate=10.0, flip=False, jitter=0.1, mix=None,
-                  padding_mode="zeros"),
-    "none": dict(scale=(1.0, 1.0), translate=0.0, rotate=0.0, flip=False, jitter=0.0, mix=None,
-                 padding_mode="zeros"),
-}
+# Parameters that do not change what the network learns: a checkpoint folder written under other
+# values of these is still the same run (test-time views and calibration come after training).
+NOT_TRAINING = {"device", "num_workers", "checkpoint_dir", "progress", "tta", "calibrate"}
 
 
 @register_pipeline("image", "end-to-end")
@@ -77,14 +72,28 @@ class EndToEndImageClassifier(PipelineMixin, ClassifierMixin, BaseEstimator):
     views), calibrate (temperature scaling). Run: device, amp (mixed precision in training:
     bfloat16 autocast on CPUs with native bfloat16 instructions, about twice as fast there, and on
     CUDA), num_workers, checkpoint_dir, progress, on_error ("raise", or "skip" unreadable images
-    and single-image classes, counted in `n_skipped_`), seed.
+    and single-image classes, counted in `n_skipped_`), max_pixels (largest image accepted, file or
+    array, in pixels), seed.
     """
+
+    _parameter_constraints = {
+        "width": [Int(1)], "depth": [Int(1), None], "blocks": [Int(1)], "dropout": [Real(0, 1, closed="left")],
+        "stem_pool": ["boolean"], "input_size": [Int(8), None], "source_scale": [Real(1)],
+        "resize": [Choice(*RESIZE_MODES)], "channels": [Choice("auto"), IntOptions({1, 3})], "epochs": [Int(1)],
+        "batch_size": [Int(1)], "optimizer": [Choice(*OPTIMIZERS)], "lr": [Real(0, closed="neither"), None],
+        "weight_decay": [Real(0)], "label_smoothing": [Real(0, 1, closed="left")],
+        "validation_fraction": [Real(0, 1, closed="left")], "patience": [Int(1), None],
+        "augment": [Choice("auto", *POLICIES)], "flip": ["boolean", None], "mix": [Choice("none", "mixup", "cutmix"), None],
+        "tta": ["boolean"], "calibrate": ["boolean"], "device": [DEVICE], "amp": ["boolean"], "num_workers": [Int(0)],
+        "checkpoint_dir": [str, os.PathLike, None], "progress": ["boolean", None],
+        "on_error": [Choice("raise", "skip")], "max_pixels": [Int(1)], "seed": [Int(0)],
+    }
 
     def __init__(self, width=32, depth=None, blocks=1, dropout=0.0, stem_pool=False, input_size=None, source_scale=2.0,
                  resize="pad", channels="auto", epochs=20, batch_size=64, optimizer="adamw", lr=None, weight_decay=5e-4,
                  label_smoothing=0.1, validation_fraction=0.1, patience=None, augment="auto", flip=None, mix=None,
                  tta=False, calibrate=True, device="auto", amp=True, num_workers=0, checkpoint_dir=None,
-                 progress=None, on_error="raise", seed=0):
+                 progress=None, on_error="raise", max_pixels=MAX_PIXELS, seed=0):
         self.width = width
         self.depth = depth
         self.blocks = blocks
@@ -113,6 +122,7 @@ class EndToEndImageClassifier(PipelineMixin, ClassifierMixin, BaseEstimator):
         self.checkpoint_dir = checkpoint_dir
         self.progress = progress
         self.on_error = on_error
+        self.max_pixels = max_pixels
         self.seed = seed
 
     # ---- training ------------------------------------------------------------------------------
@@ -121,7 +131,7 @@ class EndToEndImageClassifier(PipelineMixin, ClassifierMixin, BaseEstimator):
         from ..data.splits import stratified_holdout
         from ..nn import TrainConfig, seed_everything, train
 
-        self._check_params()
+        self._validate_params()
         X, y = list(X), np.asarray(y).astype(str)
         if len(X) != len(y):
             raise DataError(None, f"{len(X)} images but {len(y)} labels")
@@ -130,9 +140,9 @@ class EndToEndImageClassifier(PipelineMixin, ClassifierMixin, BaseEstimator):
         # Training crops are cut from a larger copy when the images have the pixels for it.
         source_size = int(min(self.input_size_ * max(1.0, float(self.source_scale)), max(self.input_size_, median_side)))
         squares, kept, skipped = decode_squares(X, source_size, self.resize, self.on_error, self.progress,
-                                                "decoding training images")
+                                                "decoding training images", self.max_pixels)
         y = y[kept]
-        keep, skipped = self._drop_small_classes(y, skipped)
+        keep, skipped = drop_single_image_classes(y, skipped, self.on_error)
         squares, y = [squares[i] for i in keep], y[keep]
         self.skipped_, self.n_skipped_ = skipped, len(skipped)
         if skipped:
@@ -144,7 +154,7 @@ class EndToEndImageClassifier(PipelineMixin, ClassifierMixin, BaseEstimator):
         self.classes_ = np.array(sorted(set(y.tolist())))
         targets = torch.as_tensor(np.searchsorted(self.classes_, y), dtype=torch.long)
         self.mean_, self.std_ = channel_stats(images)
-        self.policy_ = self._policy()
+        self.policy_ = augmentation_policy(self.augment, self.channels_, self.flip, self.mix)
         halvings = int(math.log2(self.input_size_)) - 1 - int(bool(self.stem_pool))
         self.depth_ = int(self.depth) if self.depth else max(1, min(4, halvings))
 
@@ -155,8 +165,8 @@ class EndToEndImageClassifier(PipelineMixin, ClassifierMixin, BaseEstimator):
         self.network_ = self._build_network().to(memory_format=torch.channels_last)
         if self.input_size_ < self.network_.min_input:
             pooled = " with stem_pool" if self.stem_pool else ""
-            raise ValueError(f"input_size {self.input_size_} is too small for depth {self.depth_}{pooled} "
-                             f"(needs at least {self.network_.min_input} px)")
+            raise ParameterError(f"input_size {self.input_size_} is too small for depth {self.depth_}{pooled} "
+                                 f"(needs at least {self.network_.min_input} px)")
         augment = Augment(**{k: v for k, v in self.policy_.items() if k not in ("mix", "name")}, out_size=self.input_size_)
         config = TrainConfig(epochs=self.epochs, batch_size=self.batch_size, optimizer=self.optimizer,
                              lr=None if self.lr is None else float(self.lr),
@@ -167,7 +177,8 @@ class EndToEndImageClassifier(PipelineMixin, ClassifierMixin, BaseEstimator):
         train_set = _TensorImages(sources[fit_idx], targets[fit_idx])
         val_set = _TensorImages(images[val_idx], targets[val_idx]) if len(val_idx) else None
         result = train(self.network_, train_set, self._training_step(augment), config, val_data=val_set,
-                       validate=self._validate, collate_fn=_identity, resume_key=self._run_key(sources, targets))
+                       validate=self._validate, collate_fn=_identity,
+                       resume_key=self._run_key(sources, targets) if self.checkpoint_dir else None)
         self.history_, self.best_epoch_ = result.history, result.best_epoch
         self.network_.cpu().eval()
         self._fit_temperature(val_set)
@@ -228,7 +239,7 @@ class EndToEndImageClassifier(PipelineMixin, ClassifierMixin, BaseEstimator):
 
     def _squares(self, X) -> torch.Tensor:
         squares, _, _ = decode_squares(list(X), self.input_size_, self.resize, "raise", self.progress,
-                                       "decoding images")
+                                       "decoding images", self.max_pixels)
         if not squares:
             return torch.zeros((0, self.channels_, self.input_size_, self.input_size_), dtype=torch.uint8)
         return to_chw(squares, self.channels_)  # (B, C, S, S) uint8
@@ -286,7 +297,7 @@ class EndToEndImageClassifier(PipelineMixin, ClassifierMixin, BaseEstimator):
 
     def stage_outputs(self, item, layers: list[str] | None = None) -> dict:
         """Each stage's output for one image; `layers` picks the feature maps (None: all)."""
-        image = as_image(item)
+        image = as_image(item, max_pixels=self.max_pixels)
         square = self._squares([image])  # (1, C, S, S)
         x = normalise(square, self.mean_, self.std_)
         self.network_.eval()
@@ -337,64 +348,30 @@ class EndToEndImageClassifier(PipelineMixin, ClassifierMixin, BaseEstimator):
     def _run_key(self, images: torch.Tensor, targets: torch.Tensor) -> str:
         """A digest of the training data and every parameter that shapes training, so that a
         checkpoint folder is resumed only by the run that wrote it."""
-        digest = hashlib.sha256(images.numpy().tobytes())
-        digest.update(targets.numpy().tobytes())
-        digest.update(json.dumps(self.classes_.tolist()).encode())
-        ignored = {"device", "num_workers", "checkpoint_dir", "progress", "tta"}
-        params = {k: v for k, v in self.get_params(deep=False).items() if k not in ignored}
-        digest.update(json.dumps(params, sort_keys=True, default=str).encode())
-        return digest.hexdigest()
+        from ..nn.fingerprint import run_fingerprint
+
+        return run_fingerprint([images.numpy(), targets.numpy()], {"classes": self.classes_.tolist()},
+                               self.get_params(deep=False), NOT_TRAINING)
 
     def _build_network(self) -> ResidualCNN:
         return ResidualCNN(self.channels_, len(self.classes_), width=self.width, depth=self.depth_,
                            blocks=self.blocks, dropout=self.dropout, stem_pool=bool(self.stem_pool))
 
-    def _check_params(self):
-        choices = {"resize": ("pad", "crop"), "optimizer": OPTIMIZERS, "channels": ("auto", 1, 3),
-                   "augment": ("auto", *POLICIES), "mix": (None, "none", "mixup", "cutmix"),
-                   "on_error": ("raise", "skip"), "flip": (None, True, False)}
-        for name, allowed in choices.items():
-            if getattr(self, name) not in allowed:
-                raise ValueError(f"{name} must be one of {allowed}, not {getattr(self, name)!r}")
-
     def _median_side(self, X) -> float:
         """The median short side of (up to 50 of) the training images."""
-        sides = []
-        for item in X[:: max(1, len(X) // 50)][:50]:
+        sides, step = [], max(1, len(X) // 50)
+        for i in range(0, min(len(X), 50 * step), step):
             try:
-                sides.append(min(as_image(item).shape[:2]))
-            except DataError:
+                sides.append(min(as_image(X[i], max_pixels=self.max_pixels).shape[:2]))
+            except DataError as err:
                 if self.on_error != "skip":
-                    raise
+                    raise err if err.source else type(err)(f"item {i}", err.reason) from None
         return float(np.median(sides)) if sides else 32.0
 
     def _resolve_channels(self, squares) -> int:
         if self.channels != "auto":
             return int(self.channels)
         return 3 if any(is_colour(s) for s in squares) else 1
-
-    def _policy(self) -> dict:
-        name = self.augment if self.augment != "auto" else ("photo" if self.channels_ == 3 else "glyph")
-        policy = dict(POLICIES[name], name=name)
-        if self.flip is not None:
-            policy["flip"] = bool(self.flip)
-        if self.mix is not None:
-            policy["mix"] = None if self.mix == "none" else self.mix
-        return policy
-
-    def _drop_small_classes(self, y, skipped):
-        counts = Counter(y.tolist())
-        single = sorted(label for label, n in counts.items() if n < 2)
-        if single and self.on_error != "skip":
-            raise DataError(None, f"class {', '.join(map(repr, single))} has a single image; training needs at least "
-                                  "two per class (add images, or fit with on_error='skip' to leave them out)")
-        keep = np.array([i for i, label in enumerate(y.tolist()) if label not in single], dtype=int)
-        skipped = skipped + [(f"class {label!r}", "a single image") for label in single]
-        classes = sorted(set(y[keep].tolist()))
-        if len(classes) < 2:
-            raise DataError(None, f"need images of at least two classes to train a classifier, got {len(classes)}"
-                                  f" ({', '.join(classes) or 'none'})")
-        return keep, skipped
 
 
 class _TensorImages(torch.utils.data.Dataset):

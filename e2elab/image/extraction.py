@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
 
-from ..data.image import as_image
+from ..data.image import MAX_PIXELS, as_image
 from ..errors import ImageError
 from .descriptors import ExtractionParams, extract
 
@@ -97,10 +97,11 @@ def item_key(item):
     return ("array", array.shape, str(array.dtype), hashlib.sha1(array.tobytes()).hexdigest())
 
 
-def describe_item(item, params: ExtractionParams, on_error: str = "raise"):
-    """Feature dict of one raw item, or (None, reason) when it cannot be read and on_error="skip"."""
+def describe_item(item, params: ExtractionParams, on_error: str = "raise", max_pixels: int = MAX_PIXELS):
+    """Feature dict of one raw item, or (None, reason) when it cannot be read (or is over `max_pixels`)
+    and on_error="skip"."""
     try:
-        image = as_image(item)
+        image = as_image(item, max_pixels=max_pixels)
     except ImageError as err:
         if on_error == "skip":
             return None, str(err)
@@ -110,15 +111,15 @@ def describe_item(item, params: ExtractionParams, on_error: str = "raise"):
     return extract(image, params), None
 
 
-def _describe_batch(items, params, on_error):
+def _describe_batch(items, params, on_error, max_pixels):
     import cv2
 
     cv2.setNumThreads(1)  # parallelism is over images; OpenCV's own threads would only compete
-    return [describe_item(item, params, on_error) for item in items]
+    return [describe_item(item, params, on_error, max_pixels) for item in items]
 
 
 def describe_all(items, params: ExtractionParams, n_jobs: int | None = 1, on_error: str = "raise",
-                 cache: DescriptorCache | None = CACHE) -> tuple[list, list]:
+                 cache: DescriptorCache | None = CACHE, max_pixels: int = MAX_PIXELS) -> tuple[list, list]:
     """Feature dicts of all `items` (None where an item was skipped) and the skipped (item, reason) list.
 
     Items not in the cache are described by `n_jobs` joblib workers (loky processes), in batches
@@ -138,11 +139,11 @@ def describe_all(items, params: ExtractionParams, n_jobs: int | None = 1, on_err
             results[i] = hit
     workers = effective_n_jobs(n_jobs) if len(todo) > 1 else 1
     if workers == 1:
-        described = _describe_batch([items[i] for i in todo], params, on_error)
+        described = _describe_batch([items[i] for i in todo], params, on_error, max_pixels)
     else:
         chunks = np.array_split(np.array(todo, dtype=int), min(len(todo), workers * 4))
         batches = Parallel(n_jobs=workers)(
-            delayed(_describe_batch)([items[i] for i in chunk], params, on_error) for chunk in chunks if len(chunk))
+            delayed(_describe_batch)([items[i] for i in chunk], params, on_error, max_pixels) for chunk in chunks if len(chunk))
         described = [result for batch in batches for result in batch]
     skipped = []
     for i, (features, reason) in zip(todo, described):
@@ -164,7 +165,7 @@ class DescriptorExtractor(TransformerMixin, BaseEstimator):
     """
 
     def __init__(self, descriptors="sift", detector="dense", step=8, sizes=(16, 32), min_side=64, max_side=512,
-                 max_points=500, min_points=5, global_size=64, n_jobs=1, cache=True):
+                 max_points=500, min_points=5, global_size=64, n_jobs=1, cache=True, max_pixels=MAX_PIXELS):
         self.descriptors = descriptors
         self.detector = detector
         self.step = step
@@ -176,6 +177,7 @@ class DescriptorExtractor(TransformerMixin, BaseEstimator):
         self.global_size = global_size
         self.n_jobs = n_jobs
         self.cache = cache
+        self.max_pixels = max_pixels
 
     def params(self) -> ExtractionParams:
         from .descriptors import parse_descriptors
@@ -194,5 +196,6 @@ class DescriptorExtractor(TransformerMixin, BaseEstimator):
         return self
 
     def transform(self, X) -> list[dict]:
-        features, _ = describe_all(X, self.params(), self.n_jobs, "raise", CACHE if self.cache else None)
+        features, _ = describe_all(X, self.params(), self.n_jobs, "raise", CACHE if self.cache else None,
+                                   self.max_pixels)
         return features

@@ -21,19 +21,22 @@ from __future__ import annotations
 import copy
 import logging
 import warnings
-from collections import Counter
+from numbers import Integral
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.pipeline import Pipeline
 
 from ..base import ModelState, PipelineMixin, Stage
-from ..data.image import as_image
+from ..data.image import MAX_PIXELS, as_image
 from ..errors import DataError
+from ..params import Choice, Int, Real
 from ..registry import register_pipeline
+from .classes import drop_single_image_classes
 from .descriptors import GLOBAL_DESCRIPTORS, parse_descriptors
-from .encoding import FeatureEncoder
+from .encoding import ENCODINGS, FeatureEncoder
 from .extraction import DescriptorExtractor, describe_all
+from .keypoints import DETECTORS
 from .selection import FeatureSelector
 
 log = logging.getLogger(__name__)
@@ -55,16 +58,26 @@ class TraditionalImageClassifier(PipelineMixin, ClassifierMixin, BaseEstimator):
     finding fewer falls back to the dense grid; 0 never falls back, and an image without points
     then encodes to an empty histogram); image_size (side of the square that whole-image
     descriptors see; None = chosen from the data); n_jobs (descriptor extraction workers);
-    on_error ("raise" | "skip" unreadable images and single-image classes while fitting); seed.
+    on_error ("raise" | "skip" unreadable images and single-image classes while fitting);
+    max_pixels (largest image accepted, file or array, in pixels); seed.
 
     `predict` gives the classifier's own decision; `predict_proba` its Platt-scaled
     probabilities. After `predict`, ``prediction_report_`` counts the batch's keypoints, detector
     fallbacks and images without keypoints (which still get a prediction).
     """
 
+    _parameter_constraints = {
+        "detector": [Choice(*DETECTORS)], "descriptor": [str], "encoding": [Choice(*ENCODINGS)],
+        "codebook_size": [Int(2)], "pyramid": [tuple, list], "selection": [Choice("chi2", "mutual_info", "l1"), None],
+        "k": [Int(1), Choice("all")], "classifier": [Choice(*CLASSIFIERS)], "C": [Real(0, closed="neither")],
+        "step": [Int(1)], "sizes": [tuple, list], "min_points": [Int(0)], "image_size": [Int(8), None],
+        "n_jobs": [Int(1), Int(None, -1), None], "on_error": [Choice("raise", "skip")], "max_pixels": [Int(1)],
+        "seed": [Int(0)],
+    }
+
     def __init__(self, detector="dense", descriptor="auto", encoding="bovw", codebook_size=200, pyramid=(1, 2),
                  selection=None, k=1000, classifier="auto", C=10.0, step=8, sizes=(16, 32), min_points=5,
-                 image_size=None, n_jobs=1, on_error="raise", seed=0):
+                 image_size=None, n_jobs=1, on_error="raise", max_pixels=MAX_PIXELS, seed=0):
         self.detector = detector
         self.descriptor = descriptor
         self.encoding = encoding
@@ -80,27 +93,43 @@ class TraditionalImageClassifier(PipelineMixin, ClassifierMixin, BaseEstimator):
         self.image_size = image_size
         self.n_jobs = n_jobs
         self.on_error = on_error
+        self.max_pixels = max_pixels
         self.seed = seed
 
     # ---- fitting -------------------------------------------------------------------------------
 
+    def _validate_params(self) -> None:
+        """The constraints, then what they cannot say: descriptor names, the grid sizes in
+        `pyramid` and `sizes`, and that the chi-squared kernel gets histograms."""
+        super()._validate_params()
+        if self.descriptor != "auto":
+            try:
+                parse_descriptors(self.descriptor)
+            except ValueError as err:
+                raise self._invalid_param("descriptor", f"'auto' or descriptor names joined by '+' ({err})") from None
+        for name in ("pyramid", "sizes"):
+            value = getattr(self, name)
+            if not value or not all(isinstance(v, Integral) and not isinstance(v, bool) and v >= 1 for v in value):
+                raise self._invalid_param(name, "a non-empty tuple of ints >= 1")
+        if self.classifier == "chi2" and self.encoding != "bovw":
+            raise self._invalid_param("classifier", f"not 'chi2' with encoding={self.encoding!r} (the chi-squared "
+                                                    "kernel needs histograms; use encoding='bovw' or another classifier)")
+
     def fit(self, X, y):
-        if self.on_error not in ("raise", "skip"):
-            raise ValueError(f"on_error must be 'raise' or 'skip', not {self.on_error!r}")
-        if self.classifier not in CLASSIFIERS:
-            raise ValueError(f"classifier must be one of {CLASSIFIERS}, not {self.classifier!r}")
+        self._validate_params()
         X, y = list(X), np.asarray(y)
         if len(X) != len(y):
             raise DataError(None, f"{len(X)} images but {len(y)} labels")
-        keep, skipped = self._drop_small_classes(y, [])
+        keep, skipped = drop_single_image_classes(y, [], self.on_error)
         X, y = [X[i] for i in keep], y[keep]
         self._resolve(X)
         extractor = self._extractor()
-        features, unreadable = describe_all(X, extractor.params(), self.n_jobs, self.on_error)
+        features, unreadable = describe_all(X, extractor.params(), self.n_jobs, self.on_error,
+                                            max_pixels=self.max_pixels)
         if unreadable:
             readable = [i for i, f in enumerate(features) if f is not None]
             X, y, features = [X[i] for i in readable], y[readable], [features[i] for i in readable]
-            keep, skipped = self._drop_small_classes(y, skipped + unreadable)
+            keep, skipped = drop_single_image_classes(y, skipped + unreadable, self.on_error)
             X, y, features = [X[i] for i in keep], y[keep], [features[i] for i in keep]
         self.skipped_ = skipped
         self.n_skipped_ = len(skipped)
@@ -122,21 +151,6 @@ class TraditionalImageClassifier(PipelineMixin, ClassifierMixin, BaseEstimator):
                      self.fit_report_["upsampled"], len(features), extractor.min_side)
         return self
 
-    def _drop_small_classes(self, y, skipped):
-        """Indices of the items to keep, and the skipped list extended with classes left out."""
-        counts = Counter(y.tolist())
-        single = sorted(label for label, n in counts.items() if n < 2)
-        if single and self.on_error != "skip":
-            raise DataError(None, f"class {', '.join(map(repr, single))} has a single image; the classifier needs at "
-                                  "least two per class (add images, or fit with on_error='skip' to leave them out)")
-        keep = np.array([i for i, label in enumerate(y.tolist()) if label not in single], dtype=int)
-        skipped = skipped + [(f"class {label!r}", "a single image") for label in single]
-        classes = sorted({str(label) for label in y[keep].tolist()})
-        if len(classes) < 2:
-            raise DataError(None, f"need images of at least two classes to train a classifier, got {len(classes)}"
-                                  f" ({', '.join(classes) or 'none'})")
-        return keep, skipped
-
     def _resolve(self, X):
         """Choose descriptor, classifier, normalisation and whole-image size from the data (see module doc)."""
         small = False
@@ -145,7 +159,7 @@ class TraditionalImageClassifier(PipelineMixin, ClassifierMixin, BaseEstimator):
             sides = []
             for item in sample:
                 try:
-                    sides.append(min(as_image(item).shape[:2]))
+                    sides.append(min(as_image(item, max_pixels=self.max_pixels).shape[:2]))
                 except DataError:
                     if self.on_error != "skip":
                         raise
@@ -157,16 +171,13 @@ class TraditionalImageClassifier(PipelineMixin, ClassifierMixin, BaseEstimator):
             self.classifier_ = "rbf" if only_global else ("chi2" if self.encoding == "bovw" else "linear")
         else:
             self.classifier_ = self.classifier
-        if self.classifier_ == "chi2" and self.encoding != "bovw":
-            raise ValueError(f"the chi-squared kernel needs histograms; use encoding='bovw' or another classifier "
-                             f"with encoding={self.encoding!r}")
         self.normalisation_ = "l1" if self.classifier_ == "chi2" else "power-l2"
         self.image_size_ = int(self.image_size) if self.image_size else (32 if small else 128)
 
     def _extractor(self) -> DescriptorExtractor:
         return DescriptorExtractor(descriptors=self.descriptor_, detector=self.detector, step=self.step,
                                    sizes=tuple(self.sizes), min_points=self.min_points, global_size=self.image_size_,
-                                   n_jobs=self.n_jobs)
+                                   n_jobs=self.n_jobs, max_pixels=self.max_pixels)
 
     def _classifier(self):
         from sklearn.linear_model import LogisticRegression
@@ -241,7 +252,7 @@ class TraditionalImageClassifier(PipelineMixin, ClassifierMixin, BaseEstimator):
         from .keypoints import draw_keypoints
 
         steps = self.pipeline_.named_steps
-        image = as_image(item)
+        image = as_image(item, max_pixels=self.max_pixels)
         features = steps["extract"].transform([image])[0]
         encoded = steps["encode"].transform([features])  # (1, F)
         selected = steps["select"].transform(encoded)  # (1, K)
@@ -289,6 +300,8 @@ class TraditionalImageClassifier(PipelineMixin, ClassifierMixin, BaseEstimator):
         for name, step in pipeline.steps:
             for attr in getattr(step, "_saved_arrays", ()):
                 setattr(step, attr, _unflatten(state.arrays, f"{name}/{attr}"))
+        # The extractor follows the pipeline's image limit (models saved before the limit existed have none).
+        pipeline.named_steps["extract"].max_pixels = model.max_pixels
         model.pipeline_ = pipeline
         meta = state.meta
         model.classes_ = pipeline.named_steps["classify"].classes_

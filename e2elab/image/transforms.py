@@ -19,7 +19,31 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from ..data.image import MAX_PIXELS
+
 RESIZE_MODES = ("pad", "crop")
+# Augmentation policies: "photo" for colour photographs, "glyph" for digits and other symbols
+# (no flips: a mirrored 2 or 3 is not a digit), "none".
+POLICIES = {
+    "photo": dict(scale=(0.6, 1.0), translate=0.1, rotate=0.0, flip=True, jitter=0.25, mix="cutmix",
+                  padding_mode="reflection"),
+    "glyph": dict(scale=(0.9, 1.1), translate=0.1, rotate=10.0, flip=False, jitter=0.1, mix=None,
+                  padding_mode="zeros"),
+    "none": dict(scale=(1.0, 1.0), translate=0.0, rotate=0.0, flip=False, jitter=0.0, mix=None,
+                 padding_mode="zeros"),
+}
+
+
+def augmentation_policy(augment: str, channels: int, flip: bool | None = None, mix: str | None = None) -> dict:
+    """The policy named `augment` ("auto": "photo" for colour, "glyph" for grayscale), with `flip` and
+    `mix` overriding its own choices where given (mix "none" switches mixing off)."""
+    name = augment if augment != "auto" else ("photo" if channels == 3 else "glyph")
+    policy = dict(POLICIES[name], name=name)
+    if flip is not None:
+        policy["flip"] = bool(flip)
+    if mix is not None:
+        policy["mix"] = None if mix == "none" else mix
+    return policy
 
 
 def fit_square(image: np.ndarray, size: int, mode: str = "pad") -> np.ndarray:
@@ -175,8 +199,8 @@ def is_colour(image: np.ndarray) -> bool:
 
 
 def decode_squares(X, size: int, mode: str, on_error: str = "raise", progress: bool | None = None,
-                   description: str = "decoding images"):
-    """Read every item of X (paths or arrays) and fit it into a `size` square.
+                   description: str = "decoding images", max_pixels: int = MAX_PIXELS):
+    """Read every item of X (paths or arrays, none over `max_pixels`) and fit it into a `size` square.
 
     Returns (squares, kept, skipped): the uint8 arrays (size, size[, 3]) of the readable items,
     their positions in X, and (item, reason) for each item left out (only with on_error="skip";
@@ -194,11 +218,11 @@ def decode_squares(X, size: int, mode: str, on_error: str = "raise", progress: b
     squares, kept, skipped = [], [], []
     for i, item in enumerate(tqdm(X, desc=description, disable=not show or len(X) < 500, leave=False)):
         try:
-            squares.append(fit_square(as_image(item), size, mode))
+            squares.append(fit_square(as_image(item, max_pixels=max_pixels), size, mode))
             kept.append(i)
         except DataError as err:
+            name = str(item) if isinstance(item, (str, bytes)) or hasattr(item, "__fspath__") else f"item {i}"
             if on_error != "skip":
-                raise
-            skipped.append((str(item) if isinstance(item, (str, bytes)) or hasattr(item, "__fspath__") else f"item {i}",
-                            err.reason))
+                raise err if err.source else type(err)(name, err.reason) from None
+            skipped.append((name, err.reason))
     return squares, kept, skipped

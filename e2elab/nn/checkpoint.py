@@ -11,29 +11,32 @@ from __future__ import annotations
 import json
 import math
 import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import torch
+
+from ..atomic import atomic_path, atomic_write_text
+from ..errors import RunFolderError
 
 CHECKPOINT_FILE = "checkpoint.pt"
 METRICS_FILE = "metrics.jsonl"
 
 
 def save_checkpoint(directory: str | os.PathLike, state: dict[str, Any]) -> Path:
-    """Write `state` to `directory`/checkpoint.pt atomically."""
+    """Write `state` to `directory`/checkpoint.pt atomically.
+
+    A write that fails (a full disk) is a RunFolderError naming the file; the previous
+    checkpoint stays as it was.
+    """
     directory = Path(directory)
-    directory.mkdir(parents=True, exist_ok=True)
     path = directory / CHECKPOINT_FILE
-    handle, tmp = tempfile.mkstemp(prefix=f".{CHECKPOINT_FILE}.", dir=directory)
-    os.close(handle)
     try:
-        torch.save(state, tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+        directory.mkdir(parents=True, exist_ok=True)
+        with atomic_path(path) as tmp:
+            torch.save(state, tmp)
+    except (OSError, RuntimeError) as err:  # torch.save reports a failed write as a RuntimeError
+        raise RunFolderError(f"{path}: cannot write the checkpoint ({err})") from None
     return path
 
 
@@ -43,9 +46,14 @@ def load_checkpoint(directory: str | os.PathLike) -> dict[str, Any] | None:
     if not path.exists():
         return None
     try:
-        return torch.load(path, map_location="cpu", weights_only=True)
+        checkpoint = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as err:  # a truncated file, or one holding more than plain tensors
-        raise RuntimeError(f"{path}: cannot resume from this checkpoint ({err}); delete it to start afresh") from None
+        raise RunFolderError(f"{path}: cannot resume from this checkpoint, it is corrupt or truncated ({err}); "
+                             "use a new --out, or --overwrite to discard it") from None
+    if not isinstance(checkpoint, dict) or "next_epoch" not in checkpoint:
+        raise RunFolderError(f"{path}: not a checkpoint of the e2elab training loop; "
+                             "use a new --out, or --overwrite to discard it")
+    return checkpoint
 
 
 def write_metrics(directory: str | os.PathLike, history: list[dict[str, Any]]) -> Path:
@@ -54,14 +62,13 @@ def write_metrics(directory: str | os.PathLike, history: list[dict[str, Any]]) -
     Rewritten whole (atomically) rather than appended, so a resumed run never repeats or loses
     the lines of epochs that were redone.
     """
-    directory = Path(directory)
-    directory.mkdir(parents=True, exist_ok=True)
-    path = directory / METRICS_FILE
+    path = Path(directory) / METRICS_FILE
     text = "".join(json.dumps({k: _plain(v) for k, v in row.items()}) + "\n" for row in history)
-    handle, tmp = tempfile.mkstemp(prefix=f".{METRICS_FILE}.", dir=directory)
-    with os.fdopen(handle, "w") as out:
-        out.write(text)
-    os.replace(tmp, path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write_text(path, text)
+    except OSError as err:
+        raise RunFolderError(f"{path}: cannot write the metrics ({err})") from None
     return path
 
 

@@ -8,6 +8,8 @@ import random
 import numpy as np
 import torch
 
+from ..errors import ParameterError
+
 
 def resolve_device(spec: str | torch.device = "auto") -> torch.device:
     """The torch device for `spec`: "auto" picks CUDA when available, else the CPU.
@@ -20,12 +22,16 @@ def resolve_device(spec: str | torch.device = "auto") -> torch.device:
     spec = str(spec).strip().lower()
     if spec == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    device = torch.device(spec)
+    try:
+        device = torch.device(spec)
+    except RuntimeError:
+        raise ParameterError(f"device {spec!r} is not a device; use 'auto', 'cpu', 'cuda' or 'cuda:N'") from None
     if device.type == "cuda":
         if not torch.cuda.is_available():
-            raise RuntimeError(f"device {spec!r} asked for, but CUDA is not available; use device='cpu' or 'auto'")
+            raise ParameterError(f"device {spec!r} asked for, but CUDA is not available on this machine; "
+                                 "use device=cpu or device=auto")
         if device.index is not None and device.index >= torch.cuda.device_count():
-            raise RuntimeError(f"device {spec!r} asked for, but only {torch.cuda.device_count()} CUDA device(s) exist")
+            raise ParameterError(f"device {spec!r} asked for, but only {torch.cuda.device_count()} CUDA device(s) exist")
     return device
 
 

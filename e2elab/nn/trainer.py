@@ -28,6 +28,7 @@ from typing import Any, Callable, Iterable
 import torch
 from torch.utils.data import DataLoader, Dataset
 
+from ..errors import RunFolderError
 from .checkpoint import load_checkpoint, save_checkpoint, write_metrics
 from .device import amp_dtype, resolve_device, seed_everything, worker_init_fn
 
@@ -152,9 +153,10 @@ def train(module: torch.nn.Module,
     `val_data` there is no early stopping and the weights of the last epoch are kept.
     batch_sampler(epoch) yields lists of indices and replaces batch_size and shuffling.
     on_epoch_end(row) is called with each epoch's metrics, e.g. to log them elsewhere.
-    resume_key: what the run trains (e.g. a digest of data and parameters); a checkpoint saved
-    under another key is ignored (with a warning) instead of resumed, so a reused folder never
-    continues a different run.
+    resume_key: what the run trains (e.g. a digest of data and parameters). A checkpoint saved
+    under another key, or with other epochs, batch_size, lr or seed, is a RunFolderError rather
+    than a silent fresh start: the folder holds another run's work, which only the user may
+    discard. A corrupt checkpoint is a RunFolderError naming the file.
     """
     device = resolve_device(config.device)
     seed_everything(config.seed, config.deterministic)
@@ -181,10 +183,9 @@ def train(module: torch.nn.Module,
     state = _RunState()
     if config.checkpoint_dir:
         checkpoint = load_checkpoint(config.checkpoint_dir)
-        if checkpoint is not None and checkpoint.get("resume_key") != resume_key:
-            log.warning("%s holds a checkpoint of another run; starting afresh", config.checkpoint_dir)
-            checkpoint = None
-        state.restore(checkpoint, module, optimizer, scaler, config)
+        if checkpoint is not None:
+            _check_same_run(checkpoint, config, resume_key)
+            state.restore(checkpoint, module, optimizer, scaler, config)
     show = sys.stderr.isatty() if config.progress is None else config.progress
     sign = 1.0 if config.mode == "min" else -1.0
 
@@ -280,12 +281,6 @@ class _RunState:
         }
 
     def restore(self, checkpoint, module, optimizer, scaler, config) -> None:
-        if checkpoint is None:
-            return
-        saved = checkpoint.get("config", {})
-        for key in ("epochs", "batch_size", "lr", "seed"):
-            if key in saved and saved[key] != getattr(config, key):
-                log.warning("resuming a run saved with %s=%r under %s=%r", key, saved[key], key, getattr(config, key))
         module.load_state_dict(checkpoint["model"])
         optimizer.load_state_dict(checkpoint["optimizer"])
         if checkpoint.get("scaler"):
@@ -298,6 +293,25 @@ class _RunState:
         self.best_weights = checkpoint.get("best_model")
         self.stopped_early = bool(checkpoint.get("stopped_early", False))
         log.info("resuming after epoch %d of %d", self.next_epoch, config.epochs)
+
+
+# Settings a resumed run must share with the one that wrote the checkpoint: any other value would
+# change the schedule or the batches, so the result would match neither run.
+RESUME_SETTINGS = ("epochs", "batch_size", "lr", "seed")
+
+
+def _check_same_run(checkpoint: dict, config: TrainConfig, resume_key: str | None) -> None:
+    """Refuse to continue a checkpoint written by another run (other settings, data or parameters)."""
+    folder = config.checkpoint_dir
+    saved = checkpoint.get("config", {})
+    differing = [f"{key}={saved[key]!r} there, {getattr(config, key)!r} here" for key in RESUME_SETTINGS
+                 if key in saved and saved[key] != getattr(config, key)]
+    if differing:
+        raise RunFolderError(f"{folder} holds the checkpoint of a run with other settings ({'; '.join(differing)}); "
+                             "use a new --out, or --overwrite to discard it")
+    if checkpoint.get("resume_key") != resume_key:
+        raise RunFolderError(f"{folder} holds the checkpoint of another run (different data, parameters or seed); "
+                             "use a new --out, or --overwrite to discard it")
 
 
 class _EpochBatches:

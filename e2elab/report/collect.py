@@ -6,6 +6,8 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..errors import RunFolderError
+
 
 @dataclass
 class RunContents:
@@ -28,7 +30,7 @@ class RunContents:
 def collect(root: str | Path) -> RunContents:
     root = Path(root)
     if not root.is_dir():
-        raise FileNotFoundError(f"{root}: no such run folder")
+        raise RunFolderError(f"{root}: no such run folder" if not root.exists() else f"{root}: not a folder")
     found = RunContents(root=root)
     if (root / "run.json").exists():
         found.run = _read(root / "run.json")
@@ -63,4 +65,4 @@ def _read(path: Path):
     try:
         return json.loads(path.read_text())
     except json.JSONDecodeError as err:
-        raise ValueError(f"{path}: not valid JSON ({err})") from None
+        raise RunFolderError(f"{path}: not valid JSON ({err})") from None

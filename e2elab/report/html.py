@@ -8,6 +8,8 @@ from html import escape
 from pathlib import Path
 
 from .. import __version__
+from ..atomic import atomic_write_text
+from ..errors import RunFolderError
 from .collect import RunContents, collect
 from .diagram import pipeline_diagram
 from .figures import confusion_uri, curve_uri, file_uri, training_curves_uri
@@ -37,9 +39,10 @@ def build_report(run_dir: str | Path, out: str | Path | None = None) -> Path:
         f"<title>e2elab report: {escape(contents.root.name)}</title><style>{CSS}</style></head>"
         f"<body><main>{body}</main></body></html>\n"
     )
-    tmp = out.with_suffix(".html.tmp")
-    tmp.write_text(page, encoding="utf-8")
-    tmp.replace(out)
+    try:
+        atomic_write_text(out, page)
+    except OSError as err:
+        raise RunFolderError(f"{out}: cannot write the report ({err.strerror or err})") from None
     return out
 
 

@@ -8,8 +8,8 @@ with a word n-gram language model estimated from the training transcripts.
 
 from __future__ import annotations
 
-import contextlib
 import logging
+import os
 from pathlib import Path
 
 import numpy as np
@@ -17,67 +17,30 @@ import torch
 from sklearn.base import BaseEstimator
 
 from ..base import ModelState, SpeechRecognizerMixin, Stage
-from ..data.audio import DEFAULT_SAMPLE_RATE, as_waveform
 from ..data.text import normalize_transcript
 from ..errors import AudioError, DataError
+from ..params import DEVICE, Choice, Int, Real
 from ..registry import register_pipeline
 from .augment import WaveAugment
-from .ctc import CharVocabulary, ctc_loss, greedy_decode, word_timings
+from .clips import ctc_frames_needed, read_clip, too_short
+from .ctc import CharVocabulary, greedy_decode, word_timings
+from .ctc_batches import ClipDataset, ctc_step, ctc_validation, pad_batch, torch_threads
 from .ctc_decode import LexiconTrie, WordNgramLM, lexicon_beam_search, prefix_beam_search
-from .frontend import check_normalisation
-from .model import SpeechCTCModel, check_subsample
+from .frontend import NORMALISATIONS
+from .model import SUBSAMPLERS, SpeechCTCModel
 
 log = logging.getLogger(__name__)
 
 DECODERS = ("greedy", "beam", "lexicon")
 MIN_SECONDS = 0.25  # shorter clips are padded with silence so CTC has frames for every character
+# Parameters that do not change what the network learns: a checkpoint folder written under other
+# values of these is still the same run (decoding happens after training).
+NOT_TRAINING = {"device", "num_threads", "checkpoint_dir", "verbose", "decoder", "beam_width", "words", "lm_order",
+                "lm_weight", "word_bonus"}
 
 
-class _Clips(torch.utils.data.Dataset):
-    """Decoded clips in memory with their label sequences; augmented when `augment` is set."""
-
-    def __init__(self, waves, targets, augment: WaveAugment | None = None):
-        self.waves, self.targets, self.augment = waves, targets, augment
-
-    def __len__(self):
-        return len(self.waves)
-
-    def __getitem__(self, i):
-        wave = self.waves[i]
-        if self.augment is not None:
-            # Drawn from torch's generator, which the training loop re-seeds every epoch.
-            rng = np.random.default_rng(int(torch.randint(0, 2**62, ())))
-            wave = self.augment(wave, rng)
-        return wave, self.targets[i]
-
-
-def _pad_batch(items):
-    """[(wave, labels)] -> waves (B, N) zero-padded, lengths (B,), label lists."""
-    lengths = torch.tensor([len(w) for w, _ in items], dtype=torch.long)
-    waves = torch.zeros(len(items), int(lengths.max()))
-    for row, (wave, _) in enumerate(items):
-        waves[row, : len(wave)] = torch.from_numpy(np.asarray(wave, dtype=np.float32))
-    return waves, lengths, [t for _, t in items]
-
-
-@contextlib.contextmanager
-def _torch_threads(n: int | None):
-    """Run with `n` torch threads (None: leave torch's setting), restoring the old count after."""
-    if not n:
-        yield
-        return
-    before = torch.get_num_threads()
-    torch.set_num_threads(int(n))
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
-
-
-def _ctc_step(module, batch, device):
-    waves, lengths, targets = batch
-    log_probs, frames = module(waves.to(device), lengths.to(device))  # (B, T', V)
-    return ctc_loss(log_probs, frames, targets)
+def _item_name(item, index: int, purpose: str) -> str:
+    return str(item) if isinstance(item, (str, Path)) else f"{purpose} item {index}"
 
 
 @register_pipeline("speech", "end-to-end")
@@ -108,6 +71,22 @@ class EndToEndSpeechRecognizer(SpeechRecognizerMixin, BaseEstimator):
                    words), lm_order (0: no language model), lm_weight, word_bonus
       run          device, num_threads, checkpoint_dir (resume), seed, verbose
     """
+
+    _parameter_constraints = {
+        "sample_rate": [Int(4000)], "frontend": [Choice("sinc", "logmel")], "n_filters": [Int(1)],
+        "floor_db": [Real(0), None], "normalise": [Choice(*NORMALISATIONS)],
+        "subsample": [Choice(*SUBSAMPLERS)], "width": [Int(1)], "depth": [Int(1)],
+        "dropout": [Real(0, 1, closed="left")], "epochs": [Int(1)], "batch_size": [Int(1)],
+        "batch_seconds": [Real(0, closed="neither")], "lr": [Real(0, closed="neither")], "weight_decay": [Real(0)],
+        "patience": [Int(1), None], "validation_fraction": [Real(0, 1, closed="left")], "augment": ["boolean"],
+        "speed": [Real(0, 1, closed="left")], "eq_db": [Real(0), None], "noise_snr_db": [Real(), None],
+        "gain_db": [Real(0), None], "time_masks": [Int(0)], "freq_masks": [Int(0)],
+        "decoder": [Choice(*DECODERS)], "beam_width": [Int(1)], "words": [list, tuple, set, None],
+        "lm_order": [Int(0)], "lm_weight": [Real(0)], "word_bonus": [Real()],
+        "max_seconds": [Real(0, closed="neither"), None], "on_error": [Choice("raise", "skip")],
+        "device": [DEVICE], "num_threads": [Int(1), None], "checkpoint_dir": [str, os.PathLike, None],
+        "seed": [Int(0)], "verbose": ["verbose"],
+    }
 
     def __init__(self, sample_rate=8000, frontend="sinc", n_filters=40, floor_db=30.0, normalise="tilt",
                  subsample="conv2d", width=128, depth=2, dropout=0.15,
@@ -157,40 +136,23 @@ class EndToEndSpeechRecognizer(SpeechRecognizerMixin, BaseEstimator):
 
     def _read(self, X, purpose: str) -> tuple[list[np.ndarray | None], list[tuple[str, str]]]:
         """Decode every item at the working rate; a failed one is None (skip) or an error (raise)."""
-        if self.on_error not in ("raise", "skip"):
-            raise ValueError(f"on_error must be 'raise' or 'skip', not {self.on_error!r}")
         waves, skipped = [], []
-        minimum = int(MIN_SECONDS * self.sample_rate)
         for i, item in enumerate(X):
-            name = str(item) if isinstance(item, (str, Path)) else f"{purpose} item {i}"
+            name = _item_name(item, i, purpose)
             try:
-                if not isinstance(item, (str, Path, tuple)):
-                    item = (item, DEFAULT_SAMPLE_RATE)  # a bare array is 16 kHz by contract
-                if isinstance(item, tuple) and self.max_seconds and len(item[0]) > self.max_seconds * int(item[1]):
-                    raise AudioError(name, f"clip is {len(item[0]) / int(item[1]):.1f} s long, over the limit of {self.max_seconds:g} s")
-                wave = as_waveform(item, self.sample_rate, max_seconds=self.max_seconds)
+                waves.append(read_clip(item, self.sample_rate, self.max_seconds, name))
             except AudioError as err:
                 if self.on_error == "raise":
-                    if err.source is None:
-                        raise AudioError(name, err.reason) from None
                     raise
                 skipped.append((name, err.reason))
                 waves.append(None)
-                continue
-            if len(wave) < minimum:
-                wave = np.pad(wave, (0, minimum - len(wave)))
-            waves.append(wave)
         if skipped:
             log.warning("skipped %d unusable clip(s) of %d while reading %s data", len(skipped), len(waves), purpose)
         return waves, skipped
 
-    def _check_params(self):
-        if self.decoder not in DECODERS:
-            raise ValueError(f"decoder must be one of {DECODERS}, not {self.decoder!r}")
-        if self.frontend not in ("sinc", "logmel"):
-            raise ValueError(f"frontend must be 'sinc' or 'logmel', not {self.frontend!r}")
-        check_normalisation(self.normalise)  # both before any audio is read
-        check_subsample(self.subsample)
+    def _padded(self, wave: np.ndarray) -> np.ndarray:
+        minimum = int(MIN_SECONDS * self.sample_rate)
+        return np.pad(wave, (0, minimum - len(wave))) if len(wave) < minimum else wave
 
     def _build_model(self) -> SpeechCTCModel:
         masks = bool(self.augment)
@@ -203,11 +165,42 @@ class EndToEndSpeechRecognizer(SpeechRecognizerMixin, BaseEstimator):
 
     def fit(self, X, y, groups=None):
         """Learn from raw clips `X` and their transcripts `y`; `groups` (speakers) shape the validation split."""
-        self._check_params()
+        self._validate_params()
         if len(X) != len(y):
-            raise ValueError(f"{len(X)} clips but {len(y)} transcripts")
-        with _torch_threads(self.num_threads):
+            raise DataError(None, f"{len(X)} clips but {len(y)} transcripts")
+        with torch_threads(self.num_threads):
             return self._fit(X, y, groups)
+
+    def _examples(self, X, y) -> tuple[list[np.ndarray], list[str], list[list[int]], list[int], list[tuple[str, str]]]:
+        """The usable training pairs: waves (padded), texts, label sequences, their positions in X, and what was skipped."""
+        waves, skipped = self._read(X, "training")
+        examples = ([], [], [], [])
+        for i, (wave, text) in enumerate(zip(waves, y)):
+            if wave is None:
+                continue
+            name = _item_name(X[i], i, "training")
+            source = f"transcript of {name}" if isinstance(X[i], (str, Path)) else f"transcript {i}"
+            try:
+                text = normalize_transcript(text, source=source)
+                if not text:
+                    raise DataError(source, "transcript is empty after normalisation")
+                labels = self.vocabulary_.encode(text)
+                padded = self._padded(wave)
+                frames = -(-len(padded) // self.model_.samples_per_frame)
+                if frames < ctc_frames_needed(labels):
+                    raise too_short(name, len(wave) / self.sample_rate, len(text.split()), ctc_frames_needed(labels),
+                                    frames, "CTC")
+            except DataError as err:
+                if self.on_error == "raise":
+                    raise
+                skipped.append((err.source or source, err.reason))
+                continue
+            for column, value in zip(examples, (padded, text, labels, i)):
+                column.append(value)
+        unusable = len(skipped) - sum(w is None for w in waves)
+        if unusable:
+            log.warning("skipped %d training clip(s) whose transcript is unusable or too long for the clip", unusable)
+        return (*examples, skipped)
 
     def _fit(self, X, y, groups):
         from ..data.splits import validation_indices
@@ -215,40 +208,23 @@ class EndToEndSpeechRecognizer(SpeechRecognizerMixin, BaseEstimator):
         from ..nn.batching import length_bucketed_batches
 
         self.vocabulary_ = CharVocabulary()
-        waves, skipped = self._read(X, "training")
-        texts, targets, keep = [], [], []
-        for i, (wave, text) in enumerate(zip(waves, y)):
-            if wave is None:
-                continue
-            source = f"transcript of {X[i]}" if isinstance(X[i], (str, Path)) else f"transcript {i}"
-            try:
-                text = normalize_transcript(text, source=source)
-                if not text:
-                    raise DataError(source, "transcript is empty after normalisation")
-            except DataError as err:
-                if self.on_error == "raise":
-                    raise
-                skipped.append((source, err.reason))
-                continue
-            texts.append(text)
-            targets.append(self.vocabulary_.encode(text))
-            keep.append(i)
+        torch.manual_seed(self.seed)
+        self.model_ = self._build_model()
+        waves, texts, targets, keep, skipped = self._examples(X, y)
         if not keep:
-            raise DataError(None, "no usable training clips")
+            raise DataError(None, f"no usable training clips ({len(skipped)} skipped: "
+                                  f"{'; '.join(f'{a}: {b}' for a, b in skipped[:5])})")
         self.skipped_ = skipped
         self.n_skipped_ = len(skipped)
-        waves = [waves[i] for i in keep]
         groups = None if groups is None else np.asarray(groups)[keep]
 
         fit_idx, val_idx = np.arange(len(keep)), np.array([], dtype=np.int64)
         if self.validation_fraction and len(keep) >= 20:
             fit_idx, val_idx = validation_indices((np.asarray(texts), groups), self.validation_fraction, self.seed, task="speech")
         augment = WaveAugment(self.speed or 0.0, self.eq_db, self.noise_snr_db, self.gain_db) if self.augment else None
-        train_data = _Clips([waves[i] for i in fit_idx], [targets[i] for i in fit_idx], augment)
-        val_data = _Clips([waves[i] for i in val_idx], [targets[i] for i in val_idx]) if len(val_idx) else None
+        train_data = ClipDataset([waves[i] for i in fit_idx], [targets[i] for i in fit_idx], augment)
+        val_data = ClipDataset([waves[i] for i in val_idx], [targets[i] for i in val_idx]) if len(val_idx) else None
 
-        torch.manual_seed(self.seed)
-        self.model_ = self._build_model()
         max_samples = max(len(w) for w in train_data.waves)
         sampler = length_bucketed_batches([len(w) for w in train_data.waves],
                                           max(int(self.batch_seconds * self.sample_rate), max_samples),
@@ -256,8 +232,9 @@ class EndToEndSpeechRecognizer(SpeechRecognizerMixin, BaseEstimator):
         config = TrainConfig(epochs=self.epochs, batch_size=self.batch_size, lr=self.lr, weight_decay=self.weight_decay,
                              patience=self.patience, monitor="val_loss", device=self.device, seed=self.seed,
                              checkpoint_dir=self.checkpoint_dir, progress=bool(self.verbose))
-        result = train(self.model_, train_data, _ctc_step, config, val_data=val_data, validate=self._validate,
-                       collate_fn=_pad_batch, batch_sampler=sampler)
+        resume_key = self._run_key(waves, targets, val_idx) if self.checkpoint_dir else None
+        result = train(self.model_, train_data, ctc_step, config, val_data=val_data, validate=ctc_validation(self.vocabulary_),
+                       collate_fn=pad_batch, batch_sampler=sampler, resume_key=resume_key)
         self.model_.to("cpu").eval()
         self.history_ = result.history
         self.best_epoch_ = result.best_epoch
@@ -267,23 +244,18 @@ class EndToEndSpeechRecognizer(SpeechRecognizerMixin, BaseEstimator):
         self._prepare_decoder()
         return self
 
+    def _run_key(self, waves: list[np.ndarray], targets: list[list[int]], val_idx: np.ndarray) -> str:
+        """What this run trains (data, held-out clips, alphabet, training parameters, seed), so that a
+        checkpoint folder is resumed only by the run that wrote it."""
+        from ..nn.fingerprint import run_fingerprint
+
+        arrays = [*waves, *(np.asarray(t, dtype=np.int64) for t in targets), np.asarray(val_idx, dtype=np.int64)]
+        return run_fingerprint(arrays, {"alphabet": self.vocabulary_.chars}, self.get_params(deep=False), NOT_TRAINING)
+
     def _extra_words(self) -> set[str]:
         if not self.words:
             return set()
         return {w for entry in self.words for w in normalize_transcript(entry, source="words").split()}
-
-    def _validate(self, module, loader, device) -> dict[str, float]:
-        """Validation CTC loss and greedy word error rate."""
-        from ..base import word_error_rate
-
-        losses, refs, hyps = [], [], []
-        for waves, lengths, targets in loader:
-            log_probs, frames = module(waves.to(device), lengths.to(device))
-            losses.append(float(ctc_loss(log_probs, frames, targets)))
-            for row, target in enumerate(targets):
-                refs.append(self.vocabulary_.decode(target))
-                hyps.append(self.vocabulary_.decode(greedy_decode(log_probs[row, : int(frames[row])].float().cpu().numpy())))
-        return {"val_loss": float(np.mean(losses)), "val_wer": word_error_rate(refs, hyps)}
 
     def _prepare_decoder(self):
         self.trie_ = LexiconTrie(self.lexicon_, self.vocabulary_.encode)
@@ -306,13 +278,13 @@ class EndToEndSpeechRecognizer(SpeechRecognizerMixin, BaseEstimator):
         order = sorted((i for i, w in enumerate(waves) if w is not None), key=lambda i: len(waves[i]))
         cap = batch_seconds * self.sample_rate
         start = 0
-        with torch.no_grad(), _torch_threads(self.num_threads):
+        with torch.no_grad(), torch_threads(self.num_threads):
             while start < len(order):
                 stop = start + 1
                 while stop < len(order) and len(waves[order[stop]]) * (stop - start + 1) <= cap:
                     stop += 1
                 chunk = order[start:stop]
-                batch, lengths, _ = _pad_batch([(waves[i], None) for i in chunk])
+                batch, lengths, _ = pad_batch([(self._padded(waves[i]), None) for i in chunk])
                 log_probs, frames = model(batch, lengths)
                 for row, i in enumerate(chunk):
                     out[i] = log_probs[row, : int(frames[row])].numpy()
@@ -364,12 +336,11 @@ class EndToEndSpeechRecognizer(SpeechRecognizerMixin, BaseEstimator):
     def stage_outputs(self, item) -> dict:
         """Every stage's output for one clip, as NumPy arrays (the transcript as text)."""
         self._check_fitted()
-        wave = self._read([item], "explained")[0][0]
-        if wave is None:
-            raise AudioError(str(item) if isinstance(item, (str, Path)) else None, "clip could not be read")
+        wave = read_clip(item, self.sample_rate, self.max_seconds, _item_name(item, 0, "explained"))
+        wave = self._padded(wave)
         model = self.model_.eval()
         with torch.no_grad():
-            batch, lengths, _ = _pad_batch([(wave, None)])
+            batch, lengths, _ = pad_batch([(wave, None)])
             feats, frames = model.features(batch, lengths)
             encoded, out_frames = model.encode(feats, frames)
             log_probs = model.head(encoded).log_softmax(-1)[0, : int(out_frames[0])].numpy()

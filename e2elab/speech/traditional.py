@@ -9,6 +9,7 @@ clips into words, phones and times.
 
 from __future__ import annotations
 
+import os
 import time
 import warnings
 
@@ -16,9 +17,10 @@ import numpy as np
 from sklearn.base import BaseEstimator
 
 from ..base import ModelState, SpeechRecognizerMixin, Stage
-from ..data.audio import as_waveform
 from ..errors import DataError
+from ..params import Choice, Int, Real
 from ..registry import register_pipeline
+from .clips import read_clip, too_short
 from .decode import BigramLM, build_graph, phone_posteriors, segment, viterbi_decode
 from .features import MfccConfig, add_deltas, cmvn, extract, mfcc
 from .gmm import DiagGMMBank
@@ -51,13 +53,27 @@ class TraditionalSpeechRecognizer(SpeechRecognizerMixin, BaseEstimator):
     lm: "bigram" (from training transcripts) or "loop"; lm_weight, insertion_penalty and beam
         (log-likelihood units) steer the decoder.
     batch_size, n_jobs: utterances per vectorised E-step batch, and joblib threads over batches.
+    max_seconds: longest clip accepted (None: no limit), in training, prediction and explanations.
+    on_error: "raise" on an unusable training utterance, or "skip" it (counted in `n_skipped_`).
     seed: kept for the common contract; training is deterministic.
     """
+
+    _parameter_constraints = {
+        "sample_rate": [Int(4000)], "n_mfcc": [Int(1)], "n_mels": [Int(1)], "c0": [Choice("cepstral", "energy")],
+        "cmvn": [Choice("speaker", "utterance", "none")], "cmvn_variance": ["boolean"],
+        "lexicon": [str, os.PathLike, dict, None], "oov": [Choice("letters", "skip")],
+        "silence": [Choice("optional", "edges", "none")], "n_states": [Int(1)], "n_mixtures": [Int(1)],
+        "training": [Choice("baum-welch", "viterbi")], "flat_passes": [Int(1)], "passes_per_split": [Int(1)],
+        "var_floor": [Real(0, 1, closed="right")], "lm": [Choice("bigram", "loop")], "lm_weight": [Real(0)],
+        "insertion_penalty": [Real()], "beam": [Real(0, closed="neither")], "batch_size": [Int(1)],
+        "n_jobs": [Int(1), Int(None, -1), None], "max_seconds": [Real(0, closed="neither"), None],
+        "on_error": [Choice("raise", "skip")], "seed": [Int(0)], "verbose": ["verbose"],
+    }
 
     def __init__(self, sample_rate=16_000, n_mfcc=13, n_mels=26, c0="cepstral", cmvn="speaker", cmvn_variance=False,
                  lexicon=None, oov="letters", silence="optional", n_states=3, n_mixtures=8, training="baum-welch",
                  flat_passes=4, passes_per_split=2, var_floor=0.01, lm="bigram", lm_weight=1.0, insertion_penalty=0.0,
-                 beam=500.0, batch_size=64, n_jobs=1, seed=0, verbose=False):
+                 beam=500.0, batch_size=64, n_jobs=1, max_seconds=30.0, on_error="raise", seed=0, verbose=False):
         self.sample_rate = sample_rate
         self.n_mfcc = n_mfcc
         self.n_mels = n_mels
@@ -79,6 +95,8 @@ class TraditionalSpeechRecognizer(SpeechRecognizerMixin, BaseEstimator):
         self.beam = beam
         self.batch_size = batch_size
         self.n_jobs = n_jobs
+        self.max_seconds = max_seconds
+        self.on_error = on_error
         self.seed = seed
         self.verbose = verbose
 
@@ -89,6 +107,9 @@ class TraditionalSpeechRecognizer(SpeechRecognizerMixin, BaseEstimator):
     def _features(self, signals, groups=None) -> list[np.ndarray]:
         return extract(signals, self._mfcc_config(), groups=groups, cmvn_mode=self.cmvn, cmvn_variance=self.cmvn_variance)
 
+    def _read(self, item, name: str) -> np.ndarray:
+        return read_clip(item, self.sample_rate, self.max_seconds, name)
+
     def _log(self, message: str) -> None:
         if self.verbose:
             print(f"[traditional] {message}", flush=True)
@@ -97,14 +118,16 @@ class TraditionalSpeechRecognizer(SpeechRecognizerMixin, BaseEstimator):
     def fit(self, X, y, groups=None):
         """Train from clips `X` and their transcripts `y`; `groups` (speakers) pool the CMVN.
 
-        Utterances that cannot be used (unreadable or empty clip, a word no lexicon can
-        pronounce, a transcript needing more frames than the clip has) are skipped and counted
-        in `n_skipped_`, their reasons in `skipped_`.
+        An utterance that cannot be used (unreadable, empty or over-long clip, a word no lexicon
+        can pronounce, a clip too short for its transcript) raises a DataError naming it, or with
+        on_error="skip" is skipped and counted in `n_skipped_`, its reason in `skipped_`.
+        Utterances with words outside the lexicon are skipped under oov="skip" whatever on_error says.
         """
+        self._validate_params()
         started = time.perf_counter()
         X, y = list(X), list(y)
         if len(X) != len(y):
-            raise ValueError(f"got {len(X)} clips but {len(y)} transcripts")
+            raise DataError(None, f"got {len(X)} clips but {len(y)} transcripts")
         groups = None if groups is None else list(groups)
         lexicon = Lexicon(self.lexicon, fallback="letters" if self.oov == "letters" else "none")
         skipped: list[str] = []
@@ -113,11 +136,10 @@ class TraditionalSpeechRecognizer(SpeechRecognizerMixin, BaseEstimator):
         pronunciations: dict[str, list[str]] = {}
         for index, (item, text) in enumerate(zip(X, y)):
             name = _name(item, index)
-            words = transcript_words(str(text))
-            if not words:
-                skipped.append(f"{name}: empty transcript")
-                continue
             try:
+                words = transcript_words(str(text))
+                if not words:
+                    raise DataError(name, "empty transcript")
                 for word in words:
                     if word not in pronunciations:
                         phones, how = lexicon.lookup(word)
@@ -125,9 +147,11 @@ class TraditionalSpeechRecognizer(SpeechRecognizerMixin, BaseEstimator):
                             raise LexiconError(name, f"no pronunciation for {word!r} in any lexicon")
                         spelled.update([word] if how == "letters" else [])
                         pronunciations[word] = phones
-                signals.append(as_waveform(item, sample_rate=int(self.sample_rate)))
+                signals.append(self._read(item, name))
             except DataError as err:
-                skipped.append(str(err) if err.source else f"{name}: {err.reason}")
+                if self.on_error == "raise" and not (isinstance(err, LexiconError) and self.oov == "skip"):
+                    raise
+                skipped.append(f"{err.source or name}: {err.reason}")
                 continue
             keep.append(index)
             word_lists.append(words)
@@ -144,11 +168,14 @@ class TraditionalSpeechRecognizer(SpeechRecognizerMixin, BaseEstimator):
         phone_index = {p: i for i, p in enumerate(self.phones_)}
         all_units = [utterance_units([self.pronunciations_[w] for w in words], phone_index, self.silence) for words in word_lists]
         usable_feats, usable_units, usable_words = [], [], []
-        for index, feats, units, words in zip(keep, features, all_units, word_lists):
+        for index, signal, feats, units, words in zip(keep, signals, features, all_units, word_lists):
             needed = sum(1 for _, optional in units if not optional) * int(self.n_states)
             if feats.shape[0] < needed:
-                skipped.append(f"{_name(X[index], index)}: transcript needs at least {needed} frames "
-                               f"({len(words)} word(s)), the clip has {feats.shape[0]}")
+                error = too_short(_name(X[index], index), len(signal) / self.sample_rate, len(words), needed,
+                                  feats.shape[0], "the HMM")
+                if self.on_error == "raise":
+                    raise error
+                skipped.append(str(error))
                 continue
             usable_feats.append(feats)
             usable_units.append(units)
@@ -186,7 +213,7 @@ class TraditionalSpeechRecognizer(SpeechRecognizerMixin, BaseEstimator):
     def _decode_all(self, X, groups=None):
         self._check_fitted()
         X = list(X)
-        signals = [as_waveform(item, sample_rate=int(self.sample_rate)) for item in X]
+        signals = [self._read(item, _name(item, i)) for i, item in enumerate(X)]
         features = self._features(signals, groups)
         graph = self._graph()
         out = []
@@ -230,14 +257,17 @@ class TraditionalSpeechRecognizer(SpeechRecognizerMixin, BaseEstimator):
             Stage("words", "output", "words with start/end seconds and confidence; the transcript"),
         ]
 
+    def utterance_features(self, signal: np.ndarray) -> np.ndarray:
+        """MFCC + deltas of one waveform at the working rate, with CMVN over the utterance (no speaker known).  # (T, D)"""
+        feats = add_deltas(mfcc(signal, self._mfcc_config()).astype(np.float64))
+        return cmvn([feats], None, variance=self.cmvn_variance)[0] if self.cmvn != "none" else feats
+
     def stage_outputs(self, item) -> dict:
         """Every stage's output for one clip (CMVN per utterance, as no speaker is known)."""
         self._check_fitted()
-        signal = as_waveform(item, sample_rate=int(self.sample_rate))
+        signal = self._read(item, _name(item, 0))
         config = self._mfcc_config()
-        feats = add_deltas(mfcc(signal, config).astype(np.float64))
-        if self.cmvn != "none":
-            feats = cmvn([feats], None, variance=self.cmvn_variance)[0]
+        feats = self.utterance_features(signal)
         state_ll = self.model_.gmm.log_likelihoods(feats)
         graph = self._graph()
         hyp = viterbi_decode(graph, self.lm_, state_ll, float(self.lm_weight), float(self.insertion_penalty), float(self.beam))

@@ -4,16 +4,20 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from PIL import Image
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.linear_model import LogisticRegression
 
 from e2elab import registry
 from e2elab.base import ModelState, PipelineMixin, Stage
 from e2elab.data.image import as_image
+from e2elab.params import Int, Real
 
 
 class PixelLogistic(PipelineMixin, ClassifierMixin, BaseEstimator):
     """Logistic regression on raw pixels resized to 8x8: enough to exercise the commands."""
+
+    _parameter_constraints = {"C": [Real(0, None, closed="neither")], "seed": [Int(0)]}
 
     def __init__(self, C=1.0, seed=0):
         self.C = C
@@ -56,6 +60,24 @@ class PixelLogistic(PipelineMixin, ClassifierMixin, BaseEstimator):
         model.model_ = state.sklearn["model"]
         model.classes_ = model.model_.classes_
         return model
+
+
+def make_image_folder(root, per_class=12, seed=0):
+    """Two classes a logistic regression separates: bright squares on the left or on the right."""
+    rng = np.random.default_rng(seed)
+    for label, column in (("left", 2), ("right", 10)):
+        (root / label).mkdir(parents=True)
+        for i in range(per_class):
+            pixels = rng.integers(0, 40, (16, 16)).astype(np.uint8)
+            pixels[4:12, column:column + 4] = 220
+            Image.fromarray(pixels).save(root / label / f"{i}.png")
+    return root
+
+
+@pytest.fixture
+def image_folder(tmp_path):
+    """A folder of 24 PNGs in two class sub-folders, as a user might have."""
+    return make_image_folder(tmp_path / "shapes")
 
 
 @pytest.fixture

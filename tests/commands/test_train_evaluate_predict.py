@@ -4,26 +4,11 @@ from __future__ import annotations
 
 import json
 
-import numpy as np
-from PIL import Image
-
 from e2elab.cli import main
 
 
-def make_image_folder(root, per_class=12, seed=0):
-    """Two classes a logistic regression separates: bright squares on the left or on the right."""
-    rng = np.random.default_rng(seed)
-    for label, column in (("left", 2), ("right", 10)):
-        (root / label).mkdir(parents=True)
-        for i in range(per_class):
-            pixels = rng.integers(0, 40, (16, 16)).astype(np.uint8)
-            pixels[4:12, column:column + 4] = 220
-            Image.fromarray(pixels).save(root / label / f"{i}.png")
-    return root
-
-
-def test_train_evaluate_predict_round_trip(tmp_path, stand_in_pipeline, capsys):
-    data = make_image_folder(tmp_path / "shapes")
+def test_train_evaluate_predict_round_trip(tmp_path, stand_in_pipeline, image_folder, capsys):
+    data = image_folder
     run = tmp_path / "run"
     assert main(["train", "image", "--data", str(data), "--pipeline", "traditional", "--out", str(run), "--param", "C=10"]) == 0
     record = json.loads((run / "train.json").read_text())
@@ -43,14 +28,14 @@ def test_train_evaluate_predict_round_trip(tmp_path, stand_in_pipeline, capsys):
     assert lines[0]["top"][0]["probability"] > 0.5 and "seconds" in lines[0]
 
 
-def test_unknown_parameter_is_named(tmp_path, stand_in_pipeline, capsys):
-    data = make_image_folder(tmp_path / "shapes")
+def test_unknown_parameter_is_named(tmp_path, stand_in_pipeline, image_folder, capsys):
+    data = image_folder
     code = main(["train", "image", "--data", str(data), "--pipeline", "traditional", "--out", str(tmp_path / "run"), "--param", "depth=3"])
     assert code == 1
     assert "no parameter depth" in capsys.readouterr().err
 
 
-def test_wrong_task_is_refused(tmp_path, stand_in_pipeline, capsys):
-    data = make_image_folder(tmp_path / "shapes")
+def test_wrong_task_is_refused(tmp_path, stand_in_pipeline, image_folder, capsys):
+    data = image_folder
     assert main(["train", "speech", "--data", str(data), "--out", str(tmp_path / "run")]) == 1
     assert "image data set, not speech" in capsys.readouterr().err

@@ -61,7 +61,7 @@ def test_zero_length_clip_and_zero_byte_file(tmp_path):
     with pytest.raises(AudioError, match="empty"):
         load_audio(tmp_path / "empty.wav")
     (tmp_path / "zero.wav").write_bytes(b"")
-    with pytest.raises(AudioError, match="cannot read audio"):
+    with pytest.raises(AudioError, match="zero bytes"):
         load_audio(tmp_path / "zero.wav")
 
 
@@ -82,8 +82,8 @@ def test_nan_samples_are_refused(tmp_path):
 def test_unsupported_or_fake_files_are_refused(tmp_path):
     (tmp_path / "fake.wav").write_bytes(b"this is not audio at all" * 10)
     (tmp_path / "clip.xyz").write_bytes(b"\x00\x01" * 100)
-    for name in ("fake.wav", "clip.xyz"):
-        with pytest.raises(AudioError, match="cannot read audio") as err:
+    for name, reason in (("fake.wav", "not audio: the file looks like a text file"), ("clip.xyz", "cannot read audio")):
+        with pytest.raises(AudioError, match=reason) as err:
             load_audio(tmp_path / name)
         assert name in str(err.value)
     with pytest.raises(AudioError, match="no such file"):
@@ -129,3 +129,73 @@ def test_truncated_flac_is_refused(tmp_path):
     path.write_bytes(data[: len(data) // 2])
     with pytest.raises(AudioError, match="truncated|cannot read audio"):
         load_audio(path)
+
+
+def wav_bytes(rate: int, channels: int, frames: int = 1600) -> bytes:
+    """A 16-bit PCM WAV written by hand, so that its header can say what no encoder would write."""
+    import struct
+
+    rng = np.random.default_rng(0)
+    data = rng.integers(-8000, 8000, frames * channels, dtype=np.int16).tobytes()
+    fmt = struct.pack("<HHIIHH", 1, channels, rate, rate * channels * 2, channels * 2, 16)
+    return (b"RIFF" + struct.pack("<I", 4 + 8 + len(fmt) + 8 + len(data)) + b"WAVE" + b"fmt " + struct.pack("<I", len(fmt)) + fmt
+            + b"data" + struct.pack("<I", len(data)) + data)
+
+
+@pytest.mark.parametrize("rate, channels, reason", [(1, 1, "sample rate 1 Hz"), (10_000_000, 1, "sample rate 10000000 Hz"),
+                                                    (16000, 300, "300 channels")])
+def test_absurd_headers_are_refused(tmp_path, rate, channels, reason):
+    path = tmp_path / "odd.wav"
+    path.write_bytes(wav_bytes(rate, channels, frames=100))
+    with pytest.raises(AudioError, match=reason) as err:
+        load_audio(path)
+    assert err.value.source == str(path)
+    path.write_bytes(wav_bytes(16000, 2))
+    assert load_audio(path).shape == (1600,)  # the same writer with sane values loads
+
+
+def test_absurd_rates_and_channels_in_arrays():
+    with pytest.raises(AudioError, match="sample rate 1 Hz"):
+        as_waveform((sine(), 1))
+    with pytest.raises(AudioError, match="100 channels"):
+        prepare_waveform(np.ones((50, 100), np.float32) * 0.1, 16000)
+    with pytest.raises(AudioError, match="integers or floats"):
+        prepare_waveform(np.array([0.1 + 0.2j, 0.3]), 16000)
+
+
+def test_an_image_named_wav_is_named_as_an_image(tmp_path):
+    from PIL import Image
+
+    Image.new("RGB", (8, 8)).save(tmp_path / "photo.jpg")
+    (tmp_path / "photo.jpg").rename(tmp_path / "clip.wav")
+    with pytest.raises(AudioError, match="not audio: the file looks like a JPEG image"):
+        load_audio(tmp_path / "clip.wav")
+
+
+def test_a_flac_named_wav_still_loads(tmp_path):
+    sf.write(tmp_path / "c.flac", sine(), 16000)
+    (tmp_path / "c.flac").rename(tmp_path / "c.wav")
+    assert load_audio(tmp_path / "c.wav").shape == (8000,)
+
+
+def test_long_clip_is_refused_from_its_header_before_decoding(tmp_path, monkeypatch):
+    sf.write(tmp_path / "long.wav", sine(seconds=3.0), 16000)
+    monkeypatch.setattr("e2elab.data.audio._read_blocks", lambda *a: pytest.fail("decoded a clip its header refuses"))
+    with pytest.raises(AudioError, match="3.0 s long, over the limit of 2 s"):
+        load_audio(tmp_path / "long.wav", max_seconds=2.0)
+
+
+def test_reading_stops_at_the_limit_when_the_header_cannot_tell(tmp_path):
+    import soundfile
+
+    from e2elab.data.audio import _read_blocks
+
+    sf.write(tmp_path / "c.wav", sine(seconds=2.0), 16000)
+    with soundfile.SoundFile(tmp_path / "c.wav") as sound:
+        assert _read_blocks(sound, limit=16000).shape == (16001, 1)  # one frame past the limit, no more
+
+
+def test_resampled_full_scale_clip_stays_in_range():
+    square = np.where(sine(rate=44100) > 0, 1.0, -1.0).astype(np.float32)
+    wave = as_waveform((square, 44100))
+    assert wave.dtype == np.float32 and np.max(np.abs(wave)) <= 1.0

@@ -85,7 +85,7 @@ def test_zero_byte_and_non_image_files(tmp_path):
     with pytest.raises(ImageError, match="zero bytes"):
         load_image(tmp_path / "empty.png")
     (tmp_path / "text.jpg").write_text("definitely not a jpeg")
-    with pytest.raises(ImageError, match="not an image Pillow can read"):
+    with pytest.raises(ImageError, match="not an image: the file looks like a text file"):
         load_image(tmp_path / "text.jpg")
     with pytest.raises(ImageError, match="no such file"):
         load_image(tmp_path / "missing.png")
@@ -122,3 +122,61 @@ def test_as_image_on_arrays():
 def test_as_image_reads_paths(tmp_path):
     Image.fromarray(gradient(), "L").save(tmp_path / "g.bmp")
     assert np.array_equal(as_image(str(tmp_path / "g.bmp")), gradient())
+
+
+def test_as_image_enforces_max_pixels_on_arrays_and_paths(tmp_path):
+    with pytest.raises(ImageError, match="over the limit"):
+        as_image(np.zeros((100, 101), np.uint8), max_pixels=10_000)
+    assert as_image(np.zeros((100, 100), np.uint8), max_pixels=10_000).shape == (100, 100)
+    Image.new("L", (20, 20)).save(tmp_path / "s.png")
+    with pytest.raises(ImageError, match="over the limit"):
+        as_image(tmp_path / "s.png", max_pixels=100)
+
+
+def test_as_image_refuses_arrays_of_non_numbers():
+    for array in (np.array([["a", "b"]]), np.zeros((2, 2), complex), np.array([[None, 1]], dtype=object)):
+        with pytest.raises(ImageError, match="must hold numbers"):
+            as_image(array)
+    assert as_image(np.ones((2, 2), bool)).tolist() == [[255, 255], [255, 255]]
+
+
+def test_large_jpeg_is_decoded_at_reduced_scale_when_a_target_size_is_given(tmp_path):
+    rng = np.random.default_rng(0)
+    Image.fromarray(rng.integers(0, 256, (800, 1200, 3), dtype=np.uint8)).save(tmp_path / "big.jpg")
+    assert load_image(tmp_path / "big.jpg").shape == (800, 1200, 3)
+    assert load_image(tmp_path / "big.jpg", target_size=(100, 100)).shape == (100, 150, 3)  # 1/8 scale covers 100x100
+    assert load_image(tmp_path / "big.jpg", target_size=(300, 300)).shape == (400, 600, 3)  # 1/4 gives 200 rows: too few
+    assert load_image(tmp_path / "big.jpg", channels=1, target_size=(100, 100)).shape == (100, 150)
+    # The limit applies to what is decoded, so the reduced decode of a large photo passes.
+    assert load_image(tmp_path / "big.jpg", max_pixels=20_000, target_size=(100, 100)).shape == (100, 150, 3)
+    with pytest.raises(ImageError, match="target_size"):
+        load_image(tmp_path / "big.jpg", target_size=(0, 10))
+    Image.fromarray(rng.integers(0, 256, (80, 120), dtype=np.uint8)).save(tmp_path / "big.png")
+    assert load_image(tmp_path / "big.png", target_size=(10, 10)).shape == (80, 120)  # only JPEG has reduced decoding
+
+
+def test_strip_conversion_matches_whole_image_conversion(tmp_path, monkeypatch):
+    rng = np.random.default_rng(1)
+    rgba = rng.integers(0, 256, (37, 23, 4), dtype=np.uint8)
+    Image.fromarray(rgba, "RGBA").save(tmp_path / "a.png")
+    deep = rng.integers(0, 65536, (37, 23), dtype=np.uint16)
+    Image.fromarray(deep).save(tmp_path / "d.png")
+    whole = [load_image(tmp_path / "a.png"), load_image(tmp_path / "d.png")]
+    monkeypatch.setattr("e2elab.data.image.STRIP_PIXELS", 50)  # two rows of 23 pixels at a time
+    strips = [load_image(tmp_path / "a.png"), load_image(tmp_path / "d.png")]
+    assert all(np.array_equal(a, b) for a, b in zip(whole, strips))
+
+
+@pytest.mark.parametrize("fmt", ["GIF", "WEBP", "PNG"])
+def test_animated_images_give_their_first_frame(tmp_path, fmt):
+    colors = [(250, 0, 0), (0, 250, 0), (0, 0, 250)]
+    frames = [Image.new("RGB", (8, 8), c) for c in colors]
+    path = tmp_path / f"anim.{fmt.lower()}"
+    frames[0].save(path, format=fmt, save_all=True, append_images=frames[1:], duration=100, loop=0,
+                   **({"lossless": True} if fmt == "WEBP" else {}))
+    with Image.open(path) as check:
+        assert check.n_frames == 3
+    first = load_image(path)
+    assert first.shape == (8, 8, 3)
+    assert first[4, 4].argmax() == 0 and first[4, 4, 0] > 200
+    assert np.array_equal(first, load_image(path))  # deterministic

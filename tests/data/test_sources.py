@@ -194,7 +194,7 @@ def test_jsonl_manifest(tmp_path):
     ds = load_dataset(tmp_path / "m.jsonl", on_error="skip")
     assert ds.y.tolist() == ["yes", "no"] and ds.groups[1] == "7"
     assert [r.split(": ", 1)[1] for _, r in ds.skipped] == [
-        "not valid JSON: Expecting property name enclosed in double quotes", "expected a JSON object",
+        "not valid JSON: Expecting property name enclosed in double quotes at column 2", "expected a JSON object",
         "needs 'audio_filepath' (or 'path') and 'text' (or 'label')"]
 
 
@@ -268,3 +268,85 @@ def test_tsv_keeps_bare_quotes_and_knows_common_voice_columns(tmp_path):
     (tmp_path / "cv.tsv").write_text('client_id\tpath\tsentence\tup_votes\nabc\ta.mp3.wav\t"Quoted," she said\t2\n')
     ds = load_dataset(tmp_path / "cv.tsv")
     assert ds.y.tolist() == ["quoted she said"] and ds.groups.tolist() == ["abc"]
+
+
+# --- encodings, duplicates, speakers, paths -----------------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["text", "wav.scp", "utt2spk"])
+def test_kaldi_file_that_is_not_utf8_names_file_and_line(tmp_path, name):
+    data = kaldi_dir(tmp_path)
+    lines = (data / name).read_bytes().split(b"\n")
+    lines[2] = lines[2] + b" caf\xe9"  # Latin-1, as an old editor would save it
+    (data / name).write_bytes(b"\n".join(lines))
+    with pytest.raises(ManifestError, match=r"not UTF-8 at line 3, byte \d+") as err:
+        load_dataset(data, on_error="skip")  # not a bad row that could be skipped: the file cannot be read
+    assert err.value.source == str(data / name)
+
+
+@pytest.mark.parametrize("suffix, header", [(".tsv", b"path\ttext\n"), (".csv", b"path,text\n"), (".jsonl", b"")])
+def test_manifest_that_is_not_utf8_names_the_line(tmp_path, suffix, header):
+    tone(tmp_path / "a.wav")
+    row = b'{"audio_filepath": "a.wav", "text": "caf\xe9"}\n' if suffix == ".jsonl" else \
+        b"a.wav" + (b"\t" if suffix == ".tsv" else b",") + b"caf\xe9\n"
+    manifest = tmp_path / f"m{suffix}"
+    manifest.write_bytes(b"\xef\xbb\xbf" + header + row)
+    line, offset = (2 if header else 1), 3 + len(header) + row.index(0xE9)  # counted from the file's first byte
+    with pytest.raises(ManifestError, match=f"not UTF-8 at line {line}, byte {offset}"):
+        load_dataset(manifest)
+
+
+def test_incomplete_utt2spk_is_an_error_or_skipped_and_counted(tmp_path):
+    data = kaldi_dir(tmp_path)
+    (data / "utt2spk").write_text("u2 spkB\n")
+    with pytest.raises(ManifestError, match="2 utterance\\(s\\) of wav.scp have no speaker: u1, u3") as err:
+        load_dataset(data)
+    assert err.value.source == str(data / "utt2spk")
+    ds = load_dataset(data, on_error="skip")
+    assert ds.groups.tolist() == ["spkB"]
+    assert [item for item, _ in ds.skipped] == ["u1", "u3"]
+    assert all("has no speaker" in reason for _, reason in ds.skipped)
+
+
+def test_duplicate_paths_are_an_error_or_skipped(tmp_path):
+    tone(tmp_path / "a.wav")
+    tone(tmp_path / "b.wav")
+    (tmp_path / "m.tsv").write_text("path\ttext\na.wav\tyes\nb.wav\tno\n./a.wav\tyes\n")
+    with pytest.raises(ManifestError, match=r"a.wav is listed twice \(first at .*m.tsv:2\)") as err:
+        load_dataset(tmp_path / "m.tsv")
+    assert err.value.source.endswith("m.tsv:4")
+    ds = load_dataset(tmp_path / "m.tsv", on_error="skip")
+    assert ds.y.tolist() == ["yes", "no"] and len(ds.skipped) == 1
+
+
+def test_paths_outside_the_manifest_folder_are_allowed_and_missing_ones_named(tmp_path):
+    tone(tmp_path / "clips" / "a.wav")
+    (tmp_path / "lists").mkdir()
+    (tmp_path / "lists" / "m.tsv").write_text(f"path\ttext\n../clips/a.wav\tyes\n{tmp_path / 'clips' / 'b.wav'}\tno\n")
+    with pytest.raises(ManifestError, match=f"m.tsv:3: file not found: {tmp_path / 'clips' / 'b.wav'}"):
+        load_dataset(tmp_path / "lists" / "m.tsv")
+    (tmp_path / "lists" / "m.tsv").write_text("path\ttext\n../clips/a.wav\tyes\n../clips/gone.wav\tno\n")
+    with pytest.raises(ManifestError, match=r"file not found: .*\.\./clips/gone.wav"):
+        load_dataset(tmp_path / "lists" / "m.tsv")
+    assert len(load_dataset(tmp_path / "lists" / "m.tsv", on_error="skip")) == 1
+
+
+def test_jsonl_lines_no_json_parser_survives(tmp_path):
+    tone(tmp_path / "a.wav")
+    lines = ["[" * 100_000, '{"audio_filepath": "a.wav", "text": ' + "9" * 5000 + "}",
+             '{"audio_filepath": "a.wav", "text": ["a", "list"]}', json.dumps({"audio_filepath": "a.wav", "text": "ok"})]
+    (tmp_path / "m.jsonl").write_text("\n".join(lines))
+    ds = load_dataset(tmp_path / "m.jsonl", on_error="skip")
+    assert ds.y.tolist() == ["ok"]
+    assert [r.split(": ", 1)[1] for _, r in ds.skipped] == [
+        "not valid JSON: RecursionError", "not valid JSON: ValueError", "'text' must be a string, not list"]
+
+
+def test_clip_too_short_for_its_transcript_is_refused_or_skipped(tmp_path):
+    tone(tmp_path / "ok.wav", seconds=0.5)
+    tone(tmp_path / "cut.wav", seconds=0.01)
+    (tmp_path / "m.tsv").write_text("path\ttext\nok.wav\tyes\ncut.wav\tthe quick brown fox jumps over dogs\n")
+    with pytest.raises(ManifestError, match=r"m.tsv:3: cut.wav: 0.01 s is too short for a 7-word transcript"):
+        load_dataset(tmp_path / "m.tsv")
+    ds = load_dataset(tmp_path / "m.tsv", on_error="skip")
+    assert list(ds.y) == ["yes"] and len(ds.skipped) == 1 and "cut.wav" in ds.skipped[0][0]

@@ -152,3 +152,82 @@ def test_test_size_of_one_or_more_counts_groups():
     assert len(set(ds.groups[test])) == 1
     _, test = group_holdout(ds.groups, test_size=9, seed=0)
     assert len(set(ds.groups[test])) == 4  # never all groups
+
+
+def with_split(ds, parts):
+    """`ds` with its items dealt round-robin to the data set's own `parts`."""
+    ds.split = np.array([parts[i % len(parts)] for i in range(len(ds))])
+    return ds
+
+
+def test_train_and_val_without_test_scores_on_val():
+    from e2elab.data.splits import describe_holdout
+
+    ds = with_split(image_ds(), ["train", "train", "val"])
+    train, test = train_test_indices(ds, seed=5)
+    assert np.array_equal(train, np.flatnonzero(ds.split == "train"))
+    assert np.array_equal(test, np.flatnonzero(ds.split == "val"))
+    assert describe_holdout(ds) == "the data set's own val split (it has no test split)"
+
+
+def test_train_val_and_test_scores_on_test_and_uses_val_for_neither():
+    from e2elab.data.splits import describe_holdout
+
+    ds = with_split(speech_ds(), ["train", "val", "test"])
+    train, test = train_test_indices(ds)
+    assert set(ds.split[train]) == {"train"} and set(ds.split[test]) == {"test"}
+    assert len(train) + len(test) == np.sum(ds.split != "val")
+    assert "test split (its val split is used for neither" in describe_holdout(ds)
+
+
+def test_only_a_train_part_is_split_like_data_without_parts():
+    from e2elab.data.splits import describe_holdout
+
+    ds = with_split(speech_ds(), ["train"])
+    plain = speech_ds()
+    assert all(np.array_equal(a, b) for a, b in zip(train_test_indices(ds, seed=2), train_test_indices(plain, seed=2)))
+    assert describe_holdout(ds, test_size=0.25) == "whole speakers held out (25% of them)"
+    assert describe_holdout(image_ds(), test_size=0.2) == "20% of each class, drawn at random"
+
+
+def test_one_class_cannot_be_trained_on():
+    from e2elab.errors import DataError
+
+    ds = Dataset(X=np.zeros((6, 2, 2), np.uint8), y=["cat"] * 6, task="image", source="pets/")
+    with pytest.raises(DataError, match=r"only one class \(cat\); training a classifier needs at least two") as err:
+        train_test_indices(ds)
+    assert err.value.source == "pets/"
+    ds = with_split(image_ds((4, 4)), ["train", "test"])
+    ds.split = np.where(ds.y == "c0", "train", "test")
+    with pytest.raises(DataError, match=r"training part holds only one class \(c0\) of 2"):
+        train_test_indices(ds)
+
+
+def test_unsplittable_data_names_the_data_set():
+    from e2elab.errors import DataError
+
+    ds = speech_ds(n_speakers=1)
+    ds.source = "one-speaker.tsv"
+    with pytest.raises(DataError, match="only 1 group") as err:
+        train_test_indices(ds)
+    assert err.value.source == "one-speaker.tsv"
+
+
+def test_folder_and_manifest_splits_are_honoured(tmp_path):
+    from PIL import Image
+
+    from e2elab.data.sources import load_dataset
+
+    for part, n in (("train", 4), ("val", 2)):
+        for label in ("a", "b"):
+            for i in range(n):
+                (tmp_path / "photos" / part / label).mkdir(parents=True, exist_ok=True)
+                Image.new("L", (4, 4), 40 * i).save(tmp_path / "photos" / part / label / f"{i}.png")
+    ds = load_dataset(tmp_path / "photos")
+    train, test = train_test_indices(ds)
+    assert all("/val/" in path for path in ds.X[test]) and len(test) == 4
+    assert all("/train/" in path for path in ds.X[train]) and len(train) == 8
+    rows = [f"{path},{label},{'test' if '/val/' in path else 'train'}" for path, label in zip(ds.X, ds.y)]
+    (tmp_path / "m.csv").write_text("path,label,split\n" + "\n".join(rows) + "\n")
+    manifest = load_dataset(tmp_path / "m.csv")
+    assert np.array_equal(train_test_indices(manifest)[1], test)

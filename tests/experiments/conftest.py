@@ -20,11 +20,14 @@ from e2elab import registry
 from e2elab.base import ModelState, PipelineMixin, SpeechRecognizerMixin
 from e2elab.data.dataset import Dataset
 from e2elab.data.image import as_image
+from e2elab.params import Int, Real
 
 FITS: list[tuple[str, int, int]] = []  # (kind, seed, n_train) of every fit, to check what a resumed run retrains
 
 
 class _Pixels(PipelineMixin, ClassifierMixin, BaseEstimator):
+    _parameter_constraints = {"seed": [Int(0)], "C": [Real(0, None, closed="neither")]}
+
     def __init__(self, seed=0, C=1.0):
         self.seed = seed
         self.C = C
@@ -63,6 +66,8 @@ RATE = 4000
 
 
 class _Tones(SpeechRecognizerMixin, BaseEstimator):
+    _parameter_constraints = {"seed": [Int(0)], "bins": [Int(2)]}
+
     def __init__(self, seed=0, bins=64):
         self.seed = seed
         self.bins = bins

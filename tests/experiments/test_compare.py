@@ -2,6 +2,7 @@ import json
 
 import pytest
 
+from e2elab.errors import RunFolderError
 from e2elab.experiments import compare
 from e2elab.experiments.compare import compare_splits, format_table
 from e2elab.experiments.schemas import RESULTS_SCHEMA, validate
@@ -46,9 +47,19 @@ def test_speech_compare_holds_whole_speakers_out(stand_ins, tones, tmp_path):
 def test_compare_resumes_without_retraining(stand_ins, digits, tmp_path):
     compare("image", digits, tmp_path, pipelines=["traditional"], seeds=[0, 1], progress=False)
     assert len(stand_ins) == 2
+    (tmp_path / "cells" / "traditional__dataset__seed1.json").unlink()  # as if killed before this cell finished
     stand_ins.clear()
-    compare("image", digits, tmp_path, pipelines=["traditional", "end-to-end"], seeds=[0, 1, 2], progress=False)
-    assert sorted(stand_ins) == sorted([("traditional", 2, 1300)] + [("end-to-end", s, 1300) for s in (0, 1, 2)])
+    compare("image", digits, tmp_path, pipelines=["traditional"], seeds=[0, 1], progress=False)
+    assert stand_ins == [("traditional", 1, 1300)]
+
+
+def test_compare_with_other_settings_is_refused(stand_ins, digits, tmp_path):
+    compare("image", digits, tmp_path, pipelines=["traditional"], seeds=[0, 1], progress=False)
+    results = (tmp_path / "results.json").read_text()
+    stand_ins.clear()
+    with pytest.raises(RunFolderError, match="holds a compare run with other settings \\(params, pipelines, seeds differ\\)"):
+        compare("image", digits, tmp_path, pipelines=["traditional", "end-to-end"], seeds=[0, 1, 2], progress=False)
+    assert stand_ins == [] and (tmp_path / "results.json").read_text() == results
 
 
 def test_parameters_reach_the_pipeline(stand_ins, digits, tmp_path):

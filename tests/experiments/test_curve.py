@@ -3,6 +3,7 @@ import json
 import numpy as np
 import pytest
 
+from e2elab.errors import RunFolderError
 from e2elab.experiments import curve
 from e2elab.experiments.curve import format_table, parse_sizes, resolve_sizes
 from e2elab.experiments.schemas import CURVE_SCHEMA, validate
@@ -46,11 +47,14 @@ def test_speech_curve_grows_by_whole_speakers(stand_ins, tones, tmp_path):
     assert summary["pipelines"]["end-to-end"]["extrapolation_check"] is None  # needs 4 sizes
 
 
-def test_curve_resumes(stand_ins, digits, tmp_path):
+def test_curve_resumes_and_refuses_other_sizes(stand_ins, digits, tmp_path):
     curve("image", digits, tmp_path, pipelines=["traditional"], sizes=[30, 60, 120], seeds=[0], n_boot=10, progress=False)
+    (tmp_path / "cells" / "traditional__n120__seed0.json").unlink()  # as if killed before this cell finished
     stand_ins.clear()
-    curve("image", digits, tmp_path, pipelines=["traditional"], sizes=[30, 60, 120, 240], seeds=[0], n_boot=10, progress=False)
-    assert stand_ins == [("traditional", 0, 240)]
+    curve("image", digits, tmp_path, pipelines=["traditional"], sizes=[30, 60, 120], seeds=[0], n_boot=10, progress=False)
+    assert stand_ins == [("traditional", 0, 120)]
+    with pytest.raises(RunFolderError, match="other settings \\(sizes differ\\)"):
+        curve("image", digits, tmp_path, pipelines=["traditional"], sizes=[30, 60, 120, 240], seeds=[0], n_boot=10, progress=False)
 
 
 def test_parse_and_resolve_sizes():

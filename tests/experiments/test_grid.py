@@ -3,7 +3,8 @@ import threading
 
 import pytest
 
-from e2elab.experiments.grid import Cell, cell_path, run_grid
+from e2elab.errors import RunFolderError
+from e2elab.experiments.grid import Cell, cell_path, record_configuration, run_grid
 
 CALLS: list[str] = []
 _lock = threading.Lock()
@@ -50,14 +51,29 @@ def test_resume_after_a_failure_keeps_the_finished_cells(tmp_path):
     assert CALLS == []
 
 
-def test_a_changed_spec_or_a_corrupt_file_is_recomputed(tmp_path):
+def test_a_corrupt_cell_file_is_recomputed(tmp_path):
     run_grid(cells(2), square, tmp_path, (0,), progress=False)
     cell_path(tmp_path, "cell/1").write_text("{not json")
     CALLS.clear()
+    results = run_grid(cells(2), square, tmp_path, (0,), progress=False)
+    assert CALLS == ["c1"] and results["cell/1"] == {"value": 1}
+
+
+def test_a_cell_computed_with_another_spec_is_refused_not_overwritten(tmp_path):
+    run_grid(cells(2), square, tmp_path, (0,), progress=False)
+    before = cell_path(tmp_path, "cell/0").read_text()
     changed = [Cell("cell/0", {"name": "c0", "x": 5}), Cell("cell/1", {"name": "c1", "x": 1})]
-    results = run_grid(changed, square, tmp_path, (0,), progress=False)
-    assert sorted(CALLS) == ["c0", "c1"]
-    assert results["cell/0"] == {"value": 25}
+    with pytest.raises(RunFolderError, match=r"cell_0.json holds a result computed with other settings \(x differ\)"):
+        run_grid(changed, square, tmp_path, (0,), progress=False)
+    assert cell_path(tmp_path, "cell/0").read_text() == before
+
+
+def test_the_recorded_configuration_must_match(tmp_path):
+    record_configuration(tmp_path, {"experiment": "curve", "seeds": [0, 1], "sizes": (10, 20)})
+    record_configuration(tmp_path, {"experiment": "curve", "seeds": [0, 1], "sizes": [10, 20]})  # same, as JSON
+    with pytest.raises(RunFolderError, match=r"holds a curve run with other settings \(seeds differ\); use a new --out"):
+        record_configuration(tmp_path, {"experiment": "curve", "seeds": [0], "sizes": [10, 20]})
+    assert json.loads((tmp_path / "experiment.json").read_text())["seeds"] == [0, 1]
 
 
 def test_duplicate_keys_and_unknown_backends_are_refused(tmp_path):

@@ -8,6 +8,7 @@ from PIL import Image
 
 import e2elab
 from e2elab.cli import main
+from e2elab.errors import ParameterError
 from e2elab.explain.api import explain, input_names
 
 
@@ -67,3 +68,29 @@ def test_input_names_are_distinct():
 def test_unknown_model_is_an_error():
     with pytest.raises(TypeError, match="not a fitted e2elab pipeline"):
         explain(object(), [np.zeros((4, 4))])
+
+
+@pytest.mark.parametrize("options, message", [
+    ({"n_steps": 0}, "'n_steps' parameter of explain must be an int >= 1. Got 0"),
+    ({"n_steps": 2.5}, "'n_steps' parameter of explain must be an int >= 1"),
+    ({"internal_batch_size": 0}, "'internal_batch_size' parameter of explain must be an int >= 1"),
+    ({"threshold": 2}, "'threshold' parameter of explain must be a number in \\[0, 1\\]"),
+    ({"max_seconds": 0}, "'max_seconds' parameter of explain must be a number > 0 or None"),
+    ({"steps": 10}, "unknown option\\(s\\) 'steps'"),
+])
+def test_bad_options_fail_before_the_model_is_loaded(options, message, tmp_path):
+    with pytest.raises(ParameterError, match=message):
+        explain(tmp_path / "no such model", [np.zeros((4, 4))], **options)
+
+
+def test_seconds_limit_is_for_speech_models(cnn, blobs16):
+    with pytest.raises(ParameterError, match="max_seconds limits speech clips"):
+        explain(cnn, blobs16[0][:1], methods=["saliency"], max_seconds=5)
+
+
+def test_progress_is_shown_on_stderr_when_asked_for(cnn, blobs16, capsys):
+    images, _ = blobs16
+    explain(cnn, images[:2], methods=["saliency"], sanity=False, progress=True)
+    assert "explaining" in capsys.readouterr().err
+    explain(cnn, images[:2], methods=["saliency"], sanity=False, progress=False)
+    assert "explaining" not in capsys.readouterr().err

@@ -7,7 +7,11 @@ import pytest
 import torch
 from scipy.special import logsumexp
 
+import e2elab.explain.speech_end_to_end as speech_explain
+from e2elab.errors import AudioError
+from e2elab.explain import explain
 from e2elab.explain.speech_end_to_end import TranscriptLogProb, explain_ctc_clip, noise_baseline, pool_frames
+from e2elab.speech.end_to_end import EndToEndSpeechRecognizer
 from e2elab.speech.ctc import CharVocabulary
 from e2elab.speech.model import SpeechCTCModel
 
@@ -94,3 +98,24 @@ def test_unknown_speech_method_is_an_error(tiny_network):
     with pytest.raises(ValueError, match="unknown method"):
         explain_ctc_clip(network, np.zeros(800, np.float32) + 0.1, 8000, "a", ["<blank>"] + list(vocabulary.chars),
                          vocabulary.encode, network.samples_per_frame, "clip", methods=["gradcam"])
+
+
+def test_occlusion_windows_are_capped_by_lengthening_the_cells(tiny_network, monkeypatch):
+    network, vocabulary = tiny_network
+    monkeypatch.setattr(speech_explain, "MAX_OCCLUSION_WINDOWS", 16)
+    wave = (np.random.default_rng(3).normal(size=8000) * 0.1).astype(np.float32)  # 1 s: 160 cells of 50 ms
+    record = explain_ctc_clip(network, wave, 8000, "a", ["<blank>"] + list(vocabulary.chars), vocabulary.encode,
+                              network.samples_per_frame, "clip", methods=["occlusion"], sanity=False,
+                              faithfulness=False)[0]
+    assert record["work"]["cell_seconds"] == pytest.approx(0.5)
+    assert record["work"]["occlusion_windows"] <= 16 + speech_explain.N_BANDS  # the last, partial cell of each band
+    assert len(record["time_relevance"]) == 100
+
+
+def test_clip_limit_is_enforced_before_any_work():
+    two_seconds = (np.random.default_rng(4).normal(size=32000) * 0.1).astype(np.float32)  # bare arrays: 16 kHz
+    unfitted = EndToEndSpeechRecognizer(max_seconds=1.0)  # refused before the (missing) network is needed
+    with pytest.raises(AudioError, match="input-0: clip is 2.0 s long, over the limit of 1 s"):
+        explain(unfitted, [two_seconds])
+    with pytest.raises(AudioError, match="over the limit of 0.5 s"):
+        explain(EndToEndSpeechRecognizer(), [two_seconds], max_seconds=0.5)

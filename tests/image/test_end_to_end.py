@@ -140,6 +140,19 @@ def test_unreadable_images_raise_or_are_skipped(tmp_path):
     assert model.n_skipped_ == 2 and any("1.png" in item for item, _ in model.skipped_)
 
 
+def test_images_over_max_pixels_are_refused_or_skipped():
+    X, y = _bars(4)
+    big = np.zeros((40, 40), np.uint8)  # 1,600 pixels; the bars have 256
+    big[::4] = 220
+    with pytest.raises(ImageError, match="item 12: .*over the limit"):
+        EndToEndImageClassifier(**FAST, max_pixels=1000).fit(list(X) + [big], list(y) + ["horizontal"])
+    model = EndToEndImageClassifier(**{**FAST, "epochs": 1}, max_pixels=1000, on_error="skip").fit(
+        list(X) + [big], list(y) + ["horizontal"])
+    assert model.n_skipped_ == 1 and model.skipped_[0][0] == "item 12"
+    with pytest.raises(ImageError, match="over the limit"):
+        model.predict([big])
+
+
 def test_bad_parameters_are_refused():
     X, y = _bars(3)
     with pytest.raises(ValueError, match="resize"):

@@ -172,6 +172,19 @@ def test_one_class_and_single_image_classes_are_clear_errors(data):
         TraditionalImageClassifier().fit(X[:2], y[:3])
 
 
+def test_images_over_max_pixels_are_refused_or_skipped(data):
+    X, y = data
+    big = np.zeros((80, 80, 3), np.uint8)  # 6,400 pixels; the shapes have 1,600
+    big[20:60, 20:60] = (200, 40, 40)
+    with pytest.raises(ImageError, match="over the limit"):
+        TraditionalImageClassifier(**FAST, max_pixels=2000).fit(list(X[:9]) + [big], list(y[:9]) + ["square"])
+    model = TraditionalImageClassifier(**FAST, max_pixels=2000, on_error="skip").fit(list(X[:9]) + [big],
+                                                                                    list(y[:9]) + ["square"])
+    assert model.n_skipped_ == 1 and "over the limit" in model.skipped_[0][1]
+    with pytest.raises(ImageError, match="over the limit"):
+        model.predict([big])
+
+
 def test_unreadable_files_raise_or_are_skipped_and_counted(data, tmp_path):
     X, y = data
     paths = []

@@ -5,6 +5,7 @@ import pytest
 import torch
 
 import e2elab.nn.device as device_module
+from e2elab.errors import ParameterError
 from e2elab.nn import resolve_device, seed_everything
 from e2elab.nn.device import amp_dtype
 
@@ -16,8 +17,13 @@ def test_auto_and_cpu():
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="checks the error raised without CUDA")
 def test_cuda_without_cuda_is_an_error():
-    with pytest.raises(RuntimeError, match="CUDA is not available"):
+    with pytest.raises(ParameterError, match="'cuda:1' asked for, but CUDA is not available"):
         resolve_device("cuda:1")
+
+
+def test_unknown_device_is_a_parameter_error():
+    with pytest.raises(ParameterError, match="'gpu' is not a device"):
+        resolve_device("gpu")
 
 
 def test_seed_everything_repeats_draws():

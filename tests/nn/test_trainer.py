@@ -8,6 +8,7 @@ import pytest
 import torch
 from torch.utils.data import TensorDataset
 
+from e2elab.errors import RunFolderError
 from e2elab.nn import TrainConfig, load_checkpoint, make_optimizer, one_cycle_lr, read_metrics, train
 
 
@@ -188,9 +189,26 @@ def test_sgd_optimizer_decays_kernels_only_and_learns():
     assert TrainConfig(optimizer="sgd", lr=0.05).lr == 0.05
 
 
-def test_checkpoint_of_another_run_is_not_resumed(tmp_path):
-    train(_model(), _data(), _step, _config(epochs=2, checkpoint_dir=str(tmp_path)), resume_key="run-a")
-    result = train(_model(), _data(), _step, _config(epochs=2, checkpoint_dir=str(tmp_path)), resume_key="run-b")
-    assert len(result.history) == 2 and load_checkpoint(tmp_path)["resume_key"] == "run-b"
-    again = train(_model(), _data(), _step, _config(epochs=2, checkpoint_dir=str(tmp_path)), resume_key="run-b")
-    assert again.history == result.history  # finished run: resumed, nothing retrained
+def test_checkpoint_of_another_run_is_refused(tmp_path):
+    first = train(_model(), _data(), _step, _config(epochs=2, checkpoint_dir=str(tmp_path)), resume_key="run-a")
+    with pytest.raises(RunFolderError, match="holds the checkpoint of another run .*--overwrite"):
+        train(_model(), _data(), _step, _config(epochs=2, checkpoint_dir=str(tmp_path)), resume_key="run-b")
+    assert load_checkpoint(tmp_path)["resume_key"] == "run-a"  # left as it was
+    again = train(_model(), _data(), _step, _config(epochs=2, checkpoint_dir=str(tmp_path)), resume_key="run-a")
+    assert again.history == first.history  # finished run: resumed, nothing retrained
+
+
+@pytest.mark.parametrize("setting", [{"epochs": 3}, {"lr": 2e-2}, {"seed": 1}, {"batch_size": 8}])
+def test_checkpoint_saved_with_other_settings_is_refused(tmp_path, setting):
+    train(_model(), _data(), _step, _config(epochs=2, checkpoint_dir=str(tmp_path)), resume_key="run")
+    name = next(iter(setting))
+    with pytest.raises(RunFolderError, match=f"other settings \\({name}="):
+        train(_model(), _data(), _step, _config(**{"epochs": 2, **setting, "checkpoint_dir": str(tmp_path)}), resume_key="run")
+
+
+def test_truncated_checkpoint_is_a_clear_error(tmp_path):
+    train(_model(), _data(), _step, _config(epochs=1, checkpoint_dir=str(tmp_path)))
+    path = tmp_path / "checkpoint.pt"
+    path.write_bytes(path.read_bytes()[:200])
+    with pytest.raises(RunFolderError, match="checkpoint.pt: cannot resume from this checkpoint, it is corrupt"):
+        train(_model(), _data(), _step, _config(epochs=1, checkpoint_dir=str(tmp_path)))

@@ -128,6 +128,61 @@ def test_bad_clips_raise_or_are_skipped(data, tmp_path):
     assert model.predict([str(corrupt), X[0]])[0] == ""
 
 
+def test_clip_too_short_for_its_transcript_is_refused_or_skipped(data):
+    X, y = data
+    blip = (np.random.default_rng(0).normal(size=160) * 0.1).astype(np.float32)  # 0.01 s
+    transcript = "go no on go no on go"
+    with pytest.raises(AudioError, match="training item 4: 0.01 s is too short for a 7-word transcript"):
+        tiny(epochs=1).fit(list(X[:4]) + [blip], list(y[:4]) + [transcript])
+    model = tiny(epochs=1, on_error="skip").fit(list(X[:4]) + [blip], list(y[:4]) + [transcript])
+    assert model.n_skipped_ == 1 and "too short" in model.skipped_[0][1]
+
+
+def _resume_keys(monkeypatch, fits) -> list[str]:
+    """The resume_key each fit in `fits` hands the training loop."""
+    import e2elab.nn
+
+    keys, real_train = [], e2elab.nn.train
+
+    def recording_train(*args, resume_key=None, **kwargs):
+        keys.append(resume_key)
+        return real_train(*args, resume_key=resume_key, **kwargs)
+
+    monkeypatch.setattr(e2elab.nn, "train", recording_train)
+    for fit in fits:
+        fit()
+    return keys
+
+
+def test_resume_key_follows_data_seed_and_training_parameters(data, tmp_path, monkeypatch):
+    X, y = data
+    folders = iter(range(100))
+
+    def fit(clips=X, texts=y, **params):  # a folder each: the key is what is compared, not the folders
+        folder = str(tmp_path / f"run{next(folders)}")
+        return lambda: tiny(epochs=1, checkpoint_dir=folder, **params).fit(list(clips), list(texts))
+
+    other_clips = list(X[:-1]) + [X[-1][::-1].copy()]
+    keys = _resume_keys(monkeypatch, [fit(), fit(), fit(device="cpu", verbose=True, decoder="beam", num_threads=2),
+                                      fit(clips=other_clips), fit(texts=list(y[:-1]) + ["no go"]), fit(seed=1),
+                                      fit(lr=5e-3), fit(clips=X[:4], texts=y[:4])])
+    assert all(keys) and keys[0] == keys[1] == keys[2]
+    assert len(set(keys[2:])) == len(keys) - 2  # other clips, transcripts, seed, learning rate, subset: all differ
+
+
+def test_checkpoint_folder_of_other_data_is_not_resumed(data, tmp_path):
+    X, y = data
+    folder = str(tmp_path / "run")
+    tiny(epochs=2, checkpoint_dir=folder).fit(X[:4], y[:4])
+    fresh = tiny(epochs=2).fit(X[4:], y[4:])
+    try:
+        reused = tiny(epochs=2, checkpoint_dir=folder).fit(X[4:], y[4:])
+    except e2elab.errors.E2elabError as err:  # the training loop may refuse the folder outright
+        assert folder in str(err) or "checkpoint" in str(err)
+        return
+    assert [h["train_loss"] for h in reused.history_] == pytest.approx([h["train_loss"] for h in fresh.history_])
+
+
 def test_transcripts_are_normalised_or_rejected(data):
     X, y = data
     model = tiny(epochs=1).fit(X[:3], ["Go!", "NO", "on."])

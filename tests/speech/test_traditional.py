@@ -91,15 +91,39 @@ def test_bad_utterances_are_skipped_and_counted(corpus):
     X, y = corpus
     bad_X = list(X[:10]) + [np.zeros(0, dtype=np.float32), X[0], X[1][:800], X[2]]
     bad_y = list(y[:10]) + ["ka", "ka 123", "ka lo mi ka lo mi", ""]
-    model = _model(flat_passes=1, passes_per_split=1)
+    model = _model(flat_passes=1, passes_per_split=1, on_error="skip")
     with pytest.warns(UserWarning, match="skipped 4 training utterance"):
         model.fit(bad_X, bad_y)
     assert model.n_skipped_ == 4
     reasons = "\n".join(model.skipped_)
     assert "item 10: clip is empty" in reasons
     assert "item 11" in reasons and "'123'" in reasons
-    assert "item 12: transcript needs at least" in reasons
+    assert "item 12: 0.05 s is too short for a 6-word transcript" in reasons
     assert "item 13: empty transcript" in reasons
+
+
+@pytest.mark.parametrize("index, message", [(10, "item 10: clip is empty"), (11, "item 10: .*'123'"),
+                                            (12, "item 10: 0.05 s is too short for a 6-word transcript"),
+                                            (13, "item 10: empty transcript")])
+def test_bad_utterances_raise_by_default(corpus, index, message):
+    X, y = corpus
+    bad_X = list(X[:10]) + [np.zeros(0, dtype=np.float32), X[0], X[1][:800], X[2]]
+    bad_y = list(y[:10]) + ["ka", "ka 123", "ka lo mi ka lo mi", ""]
+    with pytest.raises(e2elab.errors.DataError, match=message):
+        _model(flat_passes=1, passes_per_split=1).fit(bad_X[:10] + [bad_X[index]], bad_y[:10] + [bad_y[index]])
+
+
+def test_clips_over_the_limit_are_refused_or_skipped(corpus):
+    X, y = corpus
+    long_clip = np.tile(X[0], 20)  # about 10 s
+    with pytest.raises(e2elab.errors.AudioError, match="item 6: clip is .* over the limit of 2 s"):
+        _model(max_seconds=2.0).fit(list(X[:6]) + [long_clip], list(y[:7]))
+    with pytest.warns(UserWarning, match="skipped 1"):
+        model = _model(flat_passes=1, passes_per_split=1, max_seconds=2.0, on_error="skip").fit(
+            list(X[:6]) + [long_clip], list(y[:7]))
+    assert model.n_skipped_ == 1 and "over the limit" in model.skipped_[0]
+    with pytest.raises(e2elab.errors.AudioError, match="over the limit"):
+        model.predict([long_clip])
 
 
 def test_unknown_words_are_spelled_with_a_warning(corpus):
@@ -114,7 +138,7 @@ def test_unknown_words_are_spelled_with_a_warning(corpus):
 
 def test_nothing_usable_is_an_error():
     with pytest.raises(e2elab.errors.DataError, match="no usable training utterance"):
-        _model().fit([np.zeros(0, dtype=np.float32)], ["ka"])
+        _model(on_error="skip").fit([np.zeros(0, dtype=np.float32)], ["ka"])
 
 
 @pytest.mark.slow

@@ -1,0 +1,96 @@
+"""``e2elab.json``: what a model folder must say about itself before any other file is read.
+
+The format name and version are checked first, so that a folder of another format or version gets
+a message about that rather than about its fields; then the whole document against
+:data:`META_SCHEMA`; then the task and pipeline against the registry.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from ..errors import ModelIntegrityError
+from ..registry import get_pipeline_class
+from . import one_line
+from .files import MAX_META_BYTES, read_model_file
+
+FORMAT = "e2elab-model"
+FORMAT_VERSION = 1
+# Versions this e2elab still reads. Version 1 is the first released format, so nothing older
+# exists to convert; a format change adds its predecessor here only if loading it stays supported.
+READABLE_FORMAT_VERSIONS = (1,)
+META_FILE = "e2elab.json"
+WEIGHTS_FILE = "weights.safetensors"
+SKOPS_SUFFIX = ".skops"
+
+META_SCHEMA = {
+    "$schema": "https://json-schema.org/draft/2020-12/schema",
+    "type": "object",
+    "required": ["format", "format_version", "task", "pipeline", "params", "state", "files"],
+    "additionalProperties": False,
+    "properties": {
+        "format": {"const": FORMAT},
+        "format_version": {"type": "integer"},
+        "e2elab_version": {"type": "string"},
+        "task": {"type": "string"},
+        "pipeline": {"type": "string"},
+        "class": {"type": "string"},
+        "params": {"type": "object"},
+        "state": {"type": "object"},
+        # File name -> SHA-256. Names are checked with their own messages (files.check_entry_name).
+        "files": {"type": "object", "additionalProperties": {"type": "string", "pattern": "^[0-9a-f]{64}$"}},
+        "signature": {
+            "type": "object",
+            "required": ["alg", "value"],
+            "additionalProperties": False,
+            "properties": {"alg": {"type": "string"}, "value": {"type": "string", "pattern": "^[0-9a-f]{64}$"}},
+        },
+    },
+}
+
+
+def read_meta(path: Path) -> dict:
+    """The parsed ``e2elab.json`` at `path` (a regular file of bounded size holding a JSON object)."""
+    data = read_model_file(path, MAX_META_BYTES)
+    try:
+        meta = json.loads(data)
+    except (UnicodeDecodeError, ValueError, RecursionError) as err:
+        raise ModelIntegrityError(f"{path}: not valid JSON ({one_line(err)})") from None
+    if not isinstance(meta, dict):
+        raise ModelIntegrityError(f"{path}: not an e2elab model (a JSON {type(meta).__name__}, not an object)")
+    return meta
+
+
+def check_meta(meta: dict, path: Path) -> type:
+    """Refuse `meta` (read from `path`) unless it is a readable e2elab model; return its pipeline class."""
+    import jsonschema
+
+    if meta.get("format") != FORMAT:
+        raise ModelIntegrityError(f"{path}: not an e2elab model (format {_short(meta.get('format'))})")
+    version = meta.get("format_version")
+    if type(version) is not int:
+        raise ModelIntegrityError(f"{path}: format_version must be an integer, not {_short(version)}")
+    if version > FORMAT_VERSION:
+        raise ModelIntegrityError(f"{path}: saved by a newer e2elab (format version {version}; this e2elab reads "
+                                  f"{_versions()}); upgrade e2elab to load it")
+    if version not in READABLE_FORMAT_VERSIONS:
+        raise ModelIntegrityError(f"{path}: saved by an older e2elab (format version {version}; this e2elab reads "
+                                  f"{_versions()}); train the model again with this e2elab to use it here")
+    error = jsonschema.exceptions.best_match(jsonschema.Draft202012Validator(META_SCHEMA).iter_errors(meta))
+    if error is not None:
+        where = "/".join(str(part) for part in error.absolute_path) or "the top level"
+        raise ModelIntegrityError(f"{path}: {where}: {' '.join(error.message.split())[:300]}")
+    try:
+        return get_pipeline_class(meta["task"], meta["pipeline"])
+    except ValueError as err:
+        raise ModelIntegrityError(f"{path}: {err}") from None
+
+
+def _versions() -> str:
+    return ", ".join(str(v) for v in READABLE_FORMAT_VERSIONS)
+
+
+def _short(value) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
