@@ -33,7 +33,7 @@ def main() -> None:
     from e2elab.data.audio import as_waveform
     from e2elab.speech.features import MfccConfig, extract
     from e2elab.speech.lexicon import SILENCE, Lexicon, transcript_words
-    from e2elab.speech.training import flat_start, reestimate, utterance_units
+    from e2elab.speech.hmm_training import flat_start, reestimate, utterance_units
 
     dataset = e2elab.load_dataset("fsdd")
     order = np.random.default_rng(0).permutation(len(dataset.X))[:args.utterances]

@@ -43,6 +43,7 @@ def untrained(frontend: str, decoder: str):
     """A default-size recogniser with random weights and a digit lexicon and language model."""
     from e2elab.speech.ctc import CharVocabulary
     from e2elab.speech.ctc_decode import WordNgramLM
+    from e2elab.speech.ctc_decoding import CTCDecoding
     from e2elab.speech.end_to_end import EndToEndSpeechRecognizer
 
     torch.manual_seed(0)
@@ -50,7 +51,7 @@ def untrained(frontend: str, decoder: str):
     model.vocabulary_ = CharVocabulary()
     model.model_ = model._build_model().eval()
     model.lexicon_ = list(DIGIT_WORDS)
-    model.lm_ = WordNgramLM.fit(DIGIT_WORDS, order=model.lm_order)
+    model.lm_ = WordNgramLM.fit(DIGIT_WORDS, order=CTCDecoding.of(model.decoder).lm_order)
     model._prepare_decoder()
     return model
 
@@ -94,7 +95,7 @@ def main():
     reference_rtf, reference_cpu = real_time_factor(reference, clips)
     network_rtf, network_cpu = real_time_factor(model.set_params(decoder="greedy"), clips)
     print(json.dumps({"benchmark": "speech_rtf", "threads": torch.get_num_threads(), "clips": len(clips), "source": source,
-                      "model": args.model or "untrained", "frontend": model.frontend, "decoder": decoder,
+                      "model": args.model or "untrained", "frontend": model.frontend, "decoder": str(decoder),
                       "rtf": round(rtf, 5), "rtf_cpu": round(rtf_cpu, 5),
                       "rtf_greedy": round(network_rtf, 5), "rtf_greedy_cpu": round(network_cpu, 5),
                       "reference": "logmel front-end", "reference_rtf": round(reference_rtf, 5),

@@ -1,6 +1,6 @@
 """e2elab: end-to-end deep learning beside the traditional pipelines it replaced."""
 
-__version__ = "0.1.0"
+from .version import __version__
 
 from .registry import available_pipelines, make_pipeline  # noqa: E402
 

@@ -1,4 +1,4 @@
-"""The contract every pipeline keeps, beyond scikit-learn's own.
+"""The contract every pipeline keeps, beyond scikit-learn's own, and the behaviour they share.
 
 A pipeline is a scikit-learn estimator (parameters stored unchanged in ``__init__``, learned
 attributes ending in ``_``) that also
@@ -11,16 +11,28 @@ attributes ending in ``_``) that also
 * declares the type and range of every parameter (``_parameter_constraints``, scikit-learn's
   convention, built from :mod:`e2elab.params`) and checks them all (``_validate_params``) before
   any data is read.
+
+What every pipeline does the same way lives here, once: the not-fitted check (``_check_fitted``),
+what ``on_error`` does with a bad item (``_skip_or_raise``) and how the skipped ones are counted
+(``_record_skipped``), leaving out classes too small to learn and validate
+(``_drop_small_classes``), and whether progress bars show (``_show_progress``).
+``tests/test_contract.py`` holds every registered pipeline to all of it.
 """
 
 from __future__ import annotations
 
+import sys
+import warnings
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 import numpy as np
 
+from .errors import DataError
+
 STAGE_KINDS = ("input", "hand-crafted", "learned", "fixed", "output")
+LISTED_SKIPS = 5  # skipped items a warning names; the rest are counted
 
 
 @dataclass(frozen=True)
@@ -50,13 +62,32 @@ class ModelState:
     sklearn: dict[str, Any] = field(default_factory=dict)
 
 
+def progress_wanted(progress: bool | None) -> bool:
+    """Whether to draw progress bars: `progress` when it is True or False; when None, whenever
+    someone is likely watching: stderr is a terminal, or the code runs in a Jupyter kernel (whose
+    stderr is a pipe, but where ``tqdm.auto`` draws widget bars)."""
+    if progress is not None:
+        return bool(progress)
+    isatty = getattr(sys.stderr, "isatty", None)  # stderr may be None or a stand-in without isatty
+    return bool(isatty and isatty()) or _in_jupyter_kernel()
+
+
+def _in_jupyter_kernel() -> bool:
+    if "ipykernel" not in sys.modules:  # no kernel without it, and importing IPython to ask would be slow
+        return False
+    from ipykernel.zmqshell import ZMQInteractiveShell
+    from IPython import get_ipython
+
+    return isinstance(get_ipython(), ZMQInteractiveShell)
+
+
 class PipelineMixin:
-    """Shared behaviour of the four pipelines. Subclasses also derive from BaseEstimator."""
+    """Shared behaviour of the pipelines. Subclasses also derive from BaseEstimator."""
 
     task: ClassVar[str]
     kind: ClassVar[str]
     # {parameter: [allowed, ...]} in scikit-learn's vocabulary; a parameter left out is not checked,
-    # so every pipeline lists all of its own (tests/test_params.py holds the four first pipelines to it).
+    # so every pipeline lists all of its own (tests/test_contract.py holds every pipeline to it).
     _parameter_constraints: ClassVar[dict[str, list]] = {}
 
     def _validate_params(self) -> None:
@@ -81,6 +112,69 @@ class PipelineMixin:
         from .params import invalid
 
         return invalid(self._caller(), name, getattr(self, name), allowed)
+
+    # ---- the contract's shared behaviour ---------------------------------------------------------
+
+    def _check_fitted(self) -> None:
+        """Raise scikit-learn's NotFittedError unless `fit` (or e2elab.load) has given the pipeline
+        its learned attributes, rather than fail later on a missing one."""
+        from sklearn.utils.validation import check_is_fitted
+
+        check_is_fitted(self, msg=f"This {type(self).__name__} ({self.task} {self.kind} pipeline) is not fitted "
+                                  "yet: call fit(X, y) first, or load a fitted one with e2elab.load.")
+
+    def _show_progress(self) -> bool:
+        """Whether this pipeline draws progress bars (its `progress` parameter; None: see progress_wanted)."""
+        return progress_wanted(self.progress)
+
+    def _skip_or_raise(self, error: DataError, skipped: list[tuple[str, str]], item: str | None = None) -> None:
+        """Act on a bad item as `on_error` says: raise `error` ("raise"), or add (item, reason) to
+        `skipped` ("skip"). `item` names it where the error does not."""
+        if self.on_error != "skip":
+            if error.source is None and item is not None:
+                raise type(error)(item, error.reason) from None
+            raise error
+        skipped.append((error.source or item or "an item", error.reason))
+
+    def _record_skipped(self, skipped: list[tuple[str, str]], noun: str | None = None) -> None:
+        """Keep what fit left out: ``skipped_``, (item, reason) pairs, and ``n_skipped_``, their count.
+
+        In `fit`, `noun` says what an item is ("training clip") and a warning names the first few
+        skipped; a model being loaded passes none, as its skips were reported when it was trained.
+        """
+        self.skipped_ = [(str(item), str(reason)) for item, reason in skipped]
+        self.n_skipped_ = len(self.skipped_)
+        if noun and self.skipped_:
+            listed = "; ".join(f"{item}: {reason}" for item, reason in self.skipped_[:LISTED_SKIPS])
+            more = " ..." if self.n_skipped_ > LISTED_SKIPS else ""
+            warnings.warn(f"skipped {self.n_skipped_} {noun}(s) (on_error='skip'): {listed}{more}", stacklevel=3)
+
+    def _drop_small_classes(self, y: np.ndarray, skipped: list[tuple[str, str]],
+                            noun: str = "item") -> tuple[np.ndarray, list[tuple[str, str]]]:
+        """Indices of the items to train on, leaving out every class with a single item (`noun`),
+        and `skipped` extended with the classes left out.
+
+        A single-item class can be neither both learned and validated nor split by stratification:
+        it is a DataError under on_error="raise", and under "skip" is left out with a warning naming
+        it (the model will never predict it). Fewer than two classes left is a DataError either way.
+        """
+        labels = [str(label) for label in np.asarray(y).tolist()]
+        single = sorted(label for label, n in Counter(labels).items() if n < 2)
+        named = ", ".join(map(repr, single))
+        if single and self.on_error != "skip":
+            raise DataError(None, f"class {named} has a single {noun}; training needs at least two per class "
+                                  f"(add {noun}s, or fit with on_error='skip' to leave them out)")
+        keep = np.array([i for i, label in enumerate(labels) if label not in single], dtype=int)
+        classes = sorted({labels[i] for i in keep})
+        if len(classes) < 2:
+            raise DataError(None, f"need {noun}s of at least two classes to train a classifier, got {len(classes)}"
+                                  f" ({', '.join(classes) or 'none'})")
+        if single:
+            warnings.warn(f"left out class {named}: a single training {noun} each, so the model will never "
+                          "predict it", stacklevel=3)
+        return keep, skipped + [(f"class {label!r}", f"a single {noun}") for label in single]
+
+    # ---- what each pipeline provides ------------------------------------------------------------
 
     @property
     def stages(self) -> list[Stage]:

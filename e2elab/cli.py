@@ -11,7 +11,7 @@ import importlib
 import pkgutil
 import sys
 
-from . import __version__
+from .version import __version__
 from .errors import E2elabError
 
 

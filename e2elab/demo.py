@@ -19,74 +19,92 @@ from pathlib import Path
 
 import numpy as np
 
-from . import __version__
+from .experiments.runs import write_json
+from .tasks import get_task
+from .version import __version__
+
+
+@dataclass(frozen=True)
+class TaskBudget:
+    """How much of one task a demo run does."""
+
+    max_items: int  # at most this many items (stratified by class where the task does not hold groups out)
+    sizes: tuple[float, ...]  # learning-curve sizes, in the task's curve unit (fractions of the training pool, or groups)
+    params: dict = field(default_factory=dict)  # {kind: {param: value}}
+    max_groups: int | None = None  # tasks that hold groups out: at most this many groups (speakers), taken whole
+    folds: int = 2  # ... and the folds of whole groups their comparison uses
+    generated: dict = field(default_factory=dict)  # {built-in name: options} for data sets generated on demand (their size)
 
 
 @dataclass(frozen=True)
 class Budget:
     """How much of everything a demo run does."""
 
-    speech_options: dict  # options of a generated speech data set (its size)
-    speech_groups: int  # at most this many speakers
-    speech_items: int  # ... and this many clips
-    image_items: int  # at most this many images
+    tasks: dict  # {task name: TaskBudget}, in the order the demo runs them
     seeds: tuple[int, ...]
-    speech_folds: int
-    image_sizes: tuple[float, ...]  # learning-curve sizes (fractions of the training pool)
-    speech_sizes: tuple[float, ...]  # ... in speakers
     explain_items: int
-    params: dict = field(default_factory=dict)  # {task: {kind: {param: value}}}
 
 
 QUICK = Budget(
-    speech_options={"size": "small"}, speech_groups=8, speech_items=200, image_items=600, seeds=(0,), speech_folds=2,
-    image_sizes=(0.1, 0.3, 1.0), speech_sizes=(1, 3), explain_items=2,
-    params={
+    tasks={
         # A hundred clips give a CTC network few updates: small batches and a higher rate make up for it.
-        "speech": {"end-to-end": {"epochs": 10, "width": 64, "depth": 1, "augment": False, "batch_size": 8, "lr": 6e-3},
-                   "traditional": {"n_mixtures": 2, "flat_passes": 2, "passes_per_split": 1}},
-        "image": {"end-to-end": {"epochs": 12, "width": 16},
-                  "traditional": {"codebook_size": 64}},
+        "speech": TaskBudget(max_items=200, max_groups=8, folds=2, sizes=(1, 3), generated={"speech-digits": {"size": "small"}},
+                             params={"end-to-end": {"epochs": 10, "width": 64, "depth": 1, "augment": False, "batch_size": 8,
+                                                    "lr": 6e-3},
+                                     "traditional": {"n_mixtures": 2, "flat_passes": 2, "passes_per_split": 1}}),
+        "image": TaskBudget(max_items=600, sizes=(0.1, 0.3, 1.0),
+                            params={"end-to-end": {"epochs": 12, "width": 16}, "traditional": {"codebook_size": 64}}),
     },
+    seeds=(0,), explain_items=2,
 )
 FULL = Budget(
-    speech_options={"size": "default"}, speech_groups=12, speech_items=360, image_items=1797, seeds=(0,), speech_folds=3,
-    image_sizes=(0.05, 0.1, 0.2, 0.4, 1.0), speech_sizes=(2, 4, 8), explain_items=3,
-    params={
-        "speech": {"end-to-end": {"epochs": 12, "width": 64, "depth": 1, "augment": False, "batch_size": 8, "lr": 6e-3},
-                   "traditional": {"n_mixtures": 4}},
-        "image": {"end-to-end": {"epochs": 15},
-                  "traditional": {}},
+    tasks={
+        "speech": TaskBudget(max_items=360, max_groups=12, folds=3, sizes=(2, 4, 8),
+                             generated={"speech-digits": {"size": "default"}},
+                             params={"end-to-end": {"epochs": 12, "width": 64, "depth": 1, "augment": False, "batch_size": 8,
+                                                    "lr": 6e-3},
+                                     "traditional": {"n_mixtures": 4}}),
+        "image": TaskBudget(max_items=1797, sizes=(0.05, 0.1, 0.2, 0.4, 1.0),
+                            params={"end-to-end": {"epochs": 15}, "traditional": {}}),
     },
+    seeds=(0,), explain_items=3,
 )
+# The built-in offline data of each task: a fresh machine with no network gets the whole story.
+OFFLINE_DATA = {"speech": "speech-digits", "image": "digits"}
+# The real data sets the demo prefers where $E2ELAB_DATA_DIR holds them.
+REAL_DATA = {"speech": "fsdd", "image": "usps"}
 
 
 def check_budget(quick: bool = False) -> None:
     """Build every pipeline of the budget once, so that a bad parameter fails before any data is read."""
-    from .commands._common import build_pipeline
+    from .experiments.runs import build_pipeline
 
-    for task, kinds in (QUICK if quick else FULL).params.items():
-        for kind, params in kinds.items():
+    for task, budget in (QUICK if quick else FULL).tasks.items():
+        for kind, params in budget.params.items():
             build_pipeline(task, kind, dict(params), seed=0)
 
 
-def run_demo(out="runs/demo", quick: bool = False, speech: str = "speech-digits", image: str = "digits", seed: int = 0,
-             jobs: int = 1) -> Path:
-    """Run the demo into `out` and return the path of its report."""
+def run_demo(out="runs/demo", quick: bool = False, data: dict | None = None, seed: int = 0, jobs: int = 1) -> Path:
+    """Run the demo into `out` and return the path of its report.
+
+    data: {task: built-in name or path} for the tasks whose offline data (OFFLINE_DATA) is to be replaced.
+    """
     from .report.html import build_report
 
     check_budget(quick)
     budget = QUICK if quick else FULL
+    data = {**OFFLINE_DATA, **(data or {})}
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
-    command = "e2elab demo" + (" --quick" if quick else "") + f" --speech {speech} --image {image} --out {out}"
+    chosen = "".join(f" --{task} {data[task]}" for task in budget.tasks)
+    command = "e2elab demo" + (" --quick" if quick else "") + chosen + f" --out {out}"
     findings = {}
-    for task, data in (("speech", speech), ("image", image)):
-        findings[task] = run_task(task, data, out / task, budget, seed, jobs)
+    for task in budget.tasks:
+        findings[task] = run_task(task, data[task], out / task, budget, seed, jobs)
     seconds = time.perf_counter() - start
-    _write_json(out / "run.json", {"commands": [command, f"e2elab report {out}"], "seconds": round(seconds, 1),
-                                   "versions": _versions(), "findings": findings})
+    write_json(out / "run.json", _plain({"commands": [command, f"e2elab report {out}"], "seconds": round(seconds, 1),
+                                          "versions": _versions(), "findings": findings}))
     report = build_report(out)
     _print_summary(findings, report, seconds)
     return report
@@ -97,18 +115,19 @@ def run_task(task: str, data: str, folder: Path, budget: Budget, seed: int, jobs
     from .experiments import compare, curve
     from .experiments.compare import format_table
 
-    dataset = _capped_dataset(task, data, budget, seed)
-    params = budget.params.get(task, {})
+    declared, task_budget = get_task(task), budget.tasks[task]
+    dataset = _capped_dataset(task, data, task_budget, seed)
+    params = task_budget.params
     _step(f"{task}: {len(dataset)} items of {data} ({len(np.unique(dataset.groups))} groups)")
 
     _step(f"{task}: comparing both pipelines on the same splits")
-    results = compare(task, dataset, folder / "compare", seeds=budget.seeds, folds=budget.speech_folds, params=params, jobs=jobs)
+    results = compare(task, dataset, folder / "compare", seeds=budget.seeds, folds=task_budget.folds, params=params, jobs=jobs)
     print(format_table(results), flush=True)
 
     _step(f"{task}: learning curves")
-    sizes = budget.speech_sizes if task == "speech" else budget.image_sizes
-    n_groups = len(np.unique(dataset.groups))
-    if task == "speech":
+    sizes = task_budget.sizes
+    if declared.curve_unit == "groups":
+        n_groups = len(np.unique(dataset.groups))
         sizes = tuple(int(s) for s in sizes if s < n_groups)
     curves = curve(task, dataset, folder / "curve", sizes=list(sizes), seeds=budget.seeds, params=params, jobs=jobs, n_boot=200)
 
@@ -132,26 +151,18 @@ def run_task(task: str, data: str, folder: Path, budget: Budget, seed: int, jobs
 
 def train_final_models(task, dataset, folder: Path, params: dict, seed: int):
     """Each pipeline trained once on the training part, saved for the report's stage diagrams and explanations."""
-    from .commands._common import build_pipeline, group_kwargs
     from .data.splits import train_test_indices
-    from .io import save
+    from .experiments.runs import build_pipeline
+    from .experiments.training import train_save_score
 
-    train_idx, test_idx = train_test_indices(dataset, seed=seed)
-    train, test = dataset.subset(train_idx), dataset.subset(test_idx)
     models = {}
     for kind in ("end-to-end", "traditional"):
         run_dir = folder / "models" / kind
         model = build_pipeline(task, kind, dict(params.get(kind, {})), seed, run_dir=run_dir)
-        started = time.perf_counter()
-        model.fit(train.X, train.y, **group_kwargs(model.fit, train.groups))
-        seconds = time.perf_counter() - started
-        score = model.score(test.X, test.y, **group_kwargs(model.score, test.groups))
-        save(model, run_dir / "model")
-        _write_json(run_dir / "train.json", {"task": task, "pipeline": kind, "data": dataset.name, "n_train": len(train),
-                                             "n_test": len(test), "metric": "wer" if task == "speech" else "error",
-                                             "value": 1.0 - score, "train_seconds": round(seconds, 2)})
+        train_save_score(model, dataset, run_dir, data_name=dataset.name, seed=seed)
         models[kind] = model
-    return models, list(test.X)
+    _, test_idx = train_test_indices(dataset, seed=seed)
+    return models, list(dataset.X[test_idx])
 
 
 def explain_models(models: dict, items: list, folder: Path) -> dict:
@@ -168,24 +179,24 @@ def explain_models(models: dict, items: list, folder: Path) -> dict:
     return found
 
 
-def _capped_dataset(task: str, data: str, budget: Budget, seed: int):
-    """The data set, cut to the budget: whole speakers for speech, stratified items for images."""
-    from .data.splits import subsample_indices
+def _capped_dataset(task: str, data: str, budget: TaskBudget, seed: int):
+    """The data set, cut to the budget: whole groups (speakers) where the task holds groups out,
+    else items stratified by class."""
     from .data.sources import load_dataset
+    from .data.splits import subsample_indices
 
-    options = budget.speech_options if (task == "speech" and data == "speech-digits") else {}
-    dataset = load_dataset(data, **options)
+    dataset = load_dataset(data, **budget.generated.get(data, {}))
     if dataset.task != task:
         raise ValueError(f"{data} holds {dataset.task} data; the demo needs {task} data here")
-    if task == "speech":
+    if get_task(task).holdout == "groups":
         groups = np.unique(dataset.groups)
-        if len(groups) > budget.speech_groups:
-            dataset = dataset.subset(subsample_indices(dataset.y, dataset.groups, budget.speech_groups, seed=seed, by="group"))
-        if len(dataset) > budget.speech_items:
+        if budget.max_groups is not None and len(groups) > budget.max_groups:
+            dataset = dataset.subset(subsample_indices(dataset.y, dataset.groups, budget.max_groups, seed=seed, by="group"))
+        if len(dataset) > budget.max_items:
             rng = np.random.default_rng(seed)
-            dataset = dataset.subset(np.sort(rng.choice(len(dataset), budget.speech_items, replace=False)))
-    elif len(dataset) > budget.image_items:
-        dataset = dataset.subset(subsample_indices(dataset.y, dataset.groups, budget.image_items, seed=seed, by="class"))
+            dataset = dataset.subset(np.sort(rng.choice(len(dataset), budget.max_items, replace=False)))
+    elif len(dataset) > budget.max_items:
+        dataset = dataset.subset(subsample_indices(dataset.y, dataset.groups, budget.max_items, seed=seed, by="class"))
     dataset.split = None  # the demo makes its own splits, the same for both pipelines
     return dataset
 
@@ -203,7 +214,7 @@ def _write_examples(task: str, items: list, folder: Path) -> None:
             path.parent.mkdir(parents=True, exist_ok=True)
             Image.fromarray(np.asarray(item, dtype=np.uint8)).save(path)
             names.append(str(path.relative_to(folder)))
-    _write_json(folder / "examples.json", {"task": task, "items": names})
+    write_json(folder / "examples.json", {"task": task, "items": names})
 
 
 def _print_summary(findings: dict, report: Path, seconds: float) -> None:
@@ -228,7 +239,6 @@ def _versions() -> dict:
             "scikit-learn": sklearn.__version__, "numpy": np.__version__}
 
 
-def _write_json(path: Path, payload: dict) -> None:
-    from .commands._common import write_json
-
-    write_json(path, json.loads(json.dumps(payload, default=str)))
+def _plain(payload: dict) -> dict:
+    """`payload` as plain JSON values (NumPy numbers and paths as their text)."""
+    return json.loads(json.dumps(payload, default=str))

@@ -23,6 +23,7 @@ neither, signed folders load like unsigned ones (the signature is not checked).
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import os
 import shutil
@@ -32,7 +33,7 @@ from typing import Any
 
 import numpy as np
 
-from . import __version__
+from .version import __version__
 from .atomic import atomic_write_bytes, atomic_write_json
 from .base import ModelState
 from .errors import E2elabError, ModelIntegrityError, RunFolderError, UnsafeModelError
@@ -199,7 +200,11 @@ def _replace_directory(staging: Path, directory: Path):
 
 
 def _jsonable(value, what: str):
-    """`value` with NumPy scalars and arrays turned into plain JSON types; anything else is an error."""
+    """`value` with NumPy scalars and arrays turned into plain JSON types, and a settings object (a
+    frozen dataclass such as an augmentation policy) into the dict of its fields, which the
+    pipeline's `_from_state` turns back; anything else is an error."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return _jsonable(dataclasses.asdict(value), what)
     if isinstance(value, dict):
         return {str(k): _jsonable(v, what) for k, v in value.items()}
     if isinstance(value, (list, tuple)):

@@ -2,30 +2,22 @@
 
 Each pipeline module decorates its estimator class with ``@register_pipeline(task, kind)``;
 ``make_pipeline("speech", "end-to-end", seed=0)`` then builds it without the caller importing it.
+The task must be registered first (:mod:`e2elab.tasks`); its ``pipelines`` name the modules to
+import when one of its pipelines is asked for.
 """
 
 from __future__ import annotations
 
 import importlib
 
-TASKS = ("speech", "image")
-KINDS = ("end-to-end", "traditional")
-
-# Modules that register pipelines when imported; imported lazily so that `import e2elab` stays fast.
-_PIPELINE_MODULES = {
-    ("speech", "end-to-end"): "e2elab.speech.end_to_end",
-    ("speech", "traditional"): "e2elab.speech.traditional",
-    ("image", "end-to-end"): "e2elab.image.end_to_end",
-    ("image", "traditional"): "e2elab.image.traditional",
-}
+from .tasks import get_task, tasks
 
 _REGISTRY: dict[tuple[str, str], type] = {}
 
 
 def register_pipeline(task: str, kind: str):
-    """Class decorator: make `cls` the pipeline `kind` of `task`."""
-    if task not in TASKS:
-        raise ValueError(f"unknown task {task!r}; expected one of {TASKS}")
+    """Class decorator: make `cls` the pipeline `kind` of `task` (a registered task)."""
+    get_task(task)  # ParameterError naming the registered tasks
 
     def decorate(cls):
         cls.task = task
@@ -36,9 +28,12 @@ def register_pipeline(task: str, kind: str):
     return decorate
 
 
-def _import_known() -> None:
-    for key, module in _PIPELINE_MODULES.items():
-        if key not in _REGISTRY:
+def _import_declared(task_names) -> None:
+    """Import the modules the tasks declare for their pipelines (imported lazily: `import e2elab` stays fast)."""
+    for name in task_names:
+        for kind, module in get_task(name).pipelines.items():
+            if (name, kind) in _REGISTRY:
+                continue
             try:
                 importlib.import_module(module)
             except ModuleNotFoundError as err:
@@ -49,7 +44,7 @@ def _import_known() -> None:
 def get_pipeline_class(task: str, kind: str) -> type:
     """The estimator class registered as `kind` of `task`."""
     if (task, kind) not in _REGISTRY:
-        _import_known()
+        _import_declared([task])
     try:
         return _REGISTRY[(task, kind)]
     except KeyError:
@@ -59,8 +54,16 @@ def get_pipeline_class(task: str, kind: str) -> type:
 
 def available_pipelines() -> list[tuple[str, str]]:
     """All (task, kind) pairs that are registered and importable."""
-    _import_known()
+    _import_declared([task.name for task in tasks()])
     return sorted(_REGISTRY)
+
+
+def pipeline_kinds(task: str) -> list[str]:
+    """The pipelines registered for `task`: its declared ones in their order (end-to-end first), then any other."""
+    declared = list(get_task(task).pipelines)
+    _import_declared([task])
+    registered = [kind for t, kind in sorted(_REGISTRY) if t == task]
+    return [kind for kind in declared if kind in registered] + [kind for kind in registered if kind not in declared]
 
 
 def make_pipeline(task: str, kind: str = "end-to-end", **params):

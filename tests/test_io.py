@@ -177,6 +177,17 @@ def test_bad_meta_is_refused(fitted, tmp_path):
         e2elab.load(tmp_path)
 
 
+def test_a_folder_of_the_first_format_is_refused_with_a_clear_message(fitted, tmp_path):
+    """Format 1 folders name parameters that no longer exist; loading them asks for a retrain."""
+    model, _, _ = fitted
+    folder = e2elab.save(model, tmp_path / "model")
+    meta = json.loads((folder / META_FILE).read_text())
+    assert meta["format_version"] == 2
+    (folder / META_FILE).write_text(json.dumps({**meta, "format_version": 1}))
+    with pytest.raises(ModelIntegrityError, match=r"saved by an older e2elab \(format 1; .*retrain it with this version"):
+        e2elab.load(folder)
+
+
 @pytest.mark.parametrize("extra, refused", [
     (Gadget(), "Gadget"),
     (FunctionTransformer(func=eval), "builtins.eval"),

@@ -278,10 +278,11 @@ def test_files_the_meta_does_not_list_are_never_read(folder, saved):
 
 
 @pytest.mark.parametrize("change, match", [
-    ({"task": "translation"}, "no pipeline 'traditional' for task 'translation'"),
+    ({"task": "translation"}, "unknown task 'translation'"),
     ({"pipeline": "quantum"}, "no pipeline 'quantum'"),
     ({"format_version": 99}, "newer e2elab"),
-    ({"format_version": 0}, "older e2elab.*train the model again"),
+    ({"format_version": 0}, "older e2elab.*retrain it with this version"),
+    ({"format_version": 1}, r"older e2elab \(format 1; this e2elab reads format 2\); retrain it with this version"),
     ({"format_version": "1"}, "format_version must be an integer"),
     ({"format": "pytorch"}, "not an e2elab model"),
     ({"params": [1, 2]}, "params: .* is not of type 'object'"),

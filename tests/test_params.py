@@ -1,6 +1,8 @@
 """Every pipeline parameter is checked for type and range before fit reads any data."""
 
+import dataclasses
 import inspect
+import json
 
 import numpy as np
 import pytest
@@ -9,7 +11,10 @@ from sklearn.base import clone
 
 import e2elab
 from e2elab.errors import ParameterError
+from e2elab.image.transforms import ImageAugmentation
 from e2elab.params import DEVICE, Choice, Int, IntOptions, Real, validate_constraints
+from e2elab.speech.augment import SpeechAugmentation
+from e2elab.speech.ctc_decoding import CTCDecoding
 
 PIPELINES = [("speech", "end-to-end"), ("speech", "traditional"), ("image", "end-to-end"), ("image", "traditional")]
 MISSING = {"speech": ["no/such/clip.wav", "no/such/other.wav"], "image": ["no/such/image.png", "no/such/other.png"]}
@@ -18,15 +23,15 @@ BAD_VALUES = {
     ("speech", "end-to-end"): [("epochs", "abc"), ("epochs", 1.5), ("epochs", True), ("lr", "abc"), ("lr", 0),
                                ("batch_size", 0), ("validation_fraction", 1.5), ("validation_fraction", 1.0),
                                ("device", "gpu"), ("device", "cuda:x"), ("decoder", "beamsearch"), ("on_error", "ignore"),
-                               ("max_seconds", 0), ("num_threads", 0), ("dropout", 1.0), ("words", "one two"),
-                               ("normalise", "speaker"), ("seed", -1), ("verbose", "yes"), ("patience", 0)],
+                               ("max_seconds", 0), ("dropout", 1.0), ("words", "one two"), ("augment", "heavy"),
+                               ("augment", {"speed": 0.1}), ("seed", -1), ("progress", "yes"), ("patience", 0)],
     ("speech", "traditional"): [("n_states", 0), ("n_mixtures", True), ("cmvn", "global"), ("var_floor", 0),
                                 ("beam", 0), ("n_jobs", 0), ("on_error", "ignore"), ("max_seconds", -1.0),
-                                ("lexicon", 5), ("sample_rate", "16k"), ("training", "em"), ("seed", 0.5)],
+                                ("lexicon", 5), ("sample_rate", "16k"), ("training", "em"), ("progress", "yes")],
     ("image", "end-to-end"): [("epochs", "abc"), ("epochs", True), ("lr", "abc"), ("batch_size", 0),
-                              ("validation_fraction", 1.5), ("device", "gpu"), ("channels", 2), ("channels", True),
-                              ("mix", "blend"), ("augment", "heavy"), ("max_pixels", 0), ("input_size", 4),
-                              ("flip", "yes"), ("optimizer", "adam"), ("label_smoothing", 1.0), ("num_workers", -1)],
+                              ("validation_fraction", 1.5), ("device", "gpu"), ("preset", "gpu"), ("augment", "heavy"),
+                              ("augment", None), ("max_pixels", 0), ("input_size", 4), ("optimizer", "adam"),
+                              ("progress", "yes")],
     ("image", "traditional"): [("codebook_size", 1), ("pyramid", (1, 0)), ("pyramid", ()), ("sizes", "16"),
                                ("descriptor", "siftt"), ("k", 0), ("C", 0), ("classifier", "forest"),
                                ("detector", "harris"), ("max_pixels", 0), ("encoding", "sparse"), ("selection", "pca")],
@@ -51,6 +56,74 @@ def test_defaults_are_valid_and_every_parameter_is_constrained(task, kind):
     clone(model)._validate_params()
     names = set(inspect.signature(type(model).__init__).parameters) - {"self"}
     assert names == set(type(model)._parameter_constraints)
+
+
+# ---- the four pipelines' parameters: what users need, not every ablation ----------------------
+
+END_TO_END_LIMIT = 22  # parameters of an end-to-end pipeline; policies and settings are objects
+
+
+@pytest.mark.parametrize("task", ["speech", "image"])
+def test_end_to_end_pipelines_keep_to_their_parameter_budget(task):
+    names = set(inspect.signature(type(e2elab.make_pipeline(task, "end-to-end")).__init__).parameters) - {"self"}
+    assert len(names) <= END_TO_END_LIMIT, sorted(names)
+    assert "progress" in names and "verbose" not in names and "seed" in names
+
+
+@pytest.mark.parametrize("task, kind", PIPELINES)
+def test_every_parameter_is_documented(task, kind):
+    """Each constructor parameter is named in the class docstring (numpydoc's `name : type` for
+    the end-to-end pipelines, so that `help()` and the API docs list them)."""
+    cls = type(e2elab.make_pipeline(task, kind))
+    names = set(inspect.signature(cls.__init__).parameters) - {"self"}
+    doc = inspect.getdoc(cls)
+    for name in names:
+        assert name in doc, name
+    if kind == "end-to-end":
+        assert "Parameters\n----------" in doc
+        documented = {part.strip() for line in doc.splitlines() if " : " in line and not line.startswith(" ")
+                      for part in line.split(" : ")[0].split(",")}
+        assert names == documented
+
+
+@pytest.mark.parametrize("policy", [SpeechAugmentation(noise_snr_db=20.0, time_masks=0), CTCDecoding("beam", beam_width=4),
+                                    ImageAugmentation.preset("photo"),
+                                    dataclasses.replace(ImageAugmentation.preset("glyph"), rotate=15.0)])
+def test_policies_are_immutable_values_that_clone_and_serialise(policy):
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        policy.flip = True
+    assert type(policy).from_dict(json.loads(json.dumps(policy.to_dict()))) == policy
+    assert dataclasses.replace(policy) == policy and dataclasses.replace(policy) is not policy
+
+
+def test_policy_parameters_survive_clone_and_set_params():
+    model = e2elab.make_pipeline("speech", "end-to-end", augment=SpeechAugmentation(gain_db=None),
+                                 decoder=CTCDecoding(lm_weight=1.0))
+    copy = clone(model)
+    assert copy.augment == SpeechAugmentation(gain_db=None) and copy.decoder == CTCDecoding(lm_weight=1.0)
+    copy.set_params(augment=False, decoder="greedy")._validate_params()
+    image = clone(e2elab.make_pipeline("image", "end-to-end", augment=ImageAugmentation(flip=True)))
+    assert image.augment == ImageAugmentation(flip=True)
+    image._validate_params()
+
+
+@pytest.mark.parametrize("make, field, value", [
+    (SpeechAugmentation, "speed", 1.5), (SpeechAugmentation, "time_masks", -1), (CTCDecoding, "method", "viterbi"),
+    (CTCDecoding, "beam_width", 0), (ImageAugmentation, "mix", "blend"), (ImageAugmentation, "scale", (1.0, 0.5)),
+    (ImageAugmentation, "padding_mode", "wrap"),
+])
+def test_policies_refuse_bad_fields_naming_them(make, field, value):
+    with pytest.raises(ParameterError, match=f"'{field}' parameter of {make.__name__}"):
+        make(**{field: value})
+
+
+def test_image_presets_are_not_editable():
+    from e2elab.image.transforms import PRESETS
+
+    with pytest.raises(TypeError):
+        PRESETS["photo"] = ImageAugmentation()
+    with pytest.raises(ParameterError, match="no image augmentation preset 'heavy'"):
+        ImageAugmentation.preset("heavy")
 
 
 def test_chi_squared_kernel_needs_histograms():
@@ -80,3 +153,42 @@ def test_messages_list_choices_in_order_and_say_the_range():
     assert str(Int(1)) == "an int >= 1" and str(Int(None, -1)) == "an int <= -1"
     assert str(Real(0, 1, closed="left")) == "a number in [0, 1)"
     assert DEVICE.is_satisfied_by("cuda:1") and not DEVICE.is_satisfied_by("cuda:")
+
+
+@pytest.mark.parametrize("task, params", [
+    ("speech", dict(n_filters=8, width=8, depth=1, epochs=1, batch_size=4, device="cpu", progress=False,
+                    augment=SpeechAugmentation(speed=0.05, eq_db=None), decoder=CTCDecoding("beam", beam_width=4))),
+    ("image", dict(width=4, epochs=1, batch_size=8, device="cpu", progress=False, validation_fraction=0,
+                   augment=dataclasses.replace(ImageAugmentation.preset("glyph"), rotate=5.0))),
+])
+def test_policy_parameters_are_saved_as_json_and_loaded_as_objects(task, params, tmp_path):
+    rng = np.random.default_rng(0)
+    if task == "speech":  # half-second noise bursts: the network need learn nothing to be saved
+        X, y = [rng.normal(scale=0.1, size=8000).astype(np.float32) for _ in range(4)], ["a", "b", "a b", "b a"]
+    else:
+        X, y = [rng.integers(0, 256, (16, 16)).astype(np.uint8) for _ in range(8)], ["a", "b"] * 4
+    model = e2elab.make_pipeline(task, "end-to-end", **params).fit(X, y)
+    folder = e2elab.save(model, tmp_path / "model")
+    saved = json.loads((folder / "e2elab.json").read_text())["params"]
+    assert saved["augment"] == json.loads(json.dumps(params["augment"].to_dict()))
+    loaded = e2elab.load(folder)
+    assert loaded.get_params() == model.get_params()
+    assert list(loaded.predict(X)) == list(model.predict(X))
+
+
+def test_the_cpu_preset_pools_after_the_stem_and_trains_with_sgd(monkeypatch):
+    import e2elab.nn
+
+    optimizers, real_train = [], e2elab.nn.train
+    monkeypatch.setattr(e2elab.nn, "train", lambda *a, **k: optimizers.append(a[3].optimizer) or real_train(*a, **k))
+    rng = np.random.default_rng(0)
+    X, y = [rng.integers(0, 256, (32, 32)).astype(np.uint8) for _ in range(6)], ["a", "b"] * 3
+    fast = dict(width=4, epochs=1, batch_size=8, device="cpu", progress=False, validation_fraction=0)
+    pooled = e2elab.make_pipeline("image", "end-to-end", preset="cpu", **fast).fit(X, y)
+    plain = e2elab.make_pipeline("image", "end-to-end", **fast).fit(X, y)
+    assert (pooled.depth_, plain.depth_) == (3, 4)  # 32 px: halved by the pooled stem, then 3 stages to 2 px
+    assert optimizers == ["sgd", "adamw"]
+    e2elab.make_pipeline("image", "end-to-end", preset="cpu", optimizer="adamw", **fast).fit(X, y)
+    assert optimizers[-1] == "adamw"  # an explicit optimizer wins over the preset's
+    with pytest.raises(ParameterError, match="too small for depth 4 with preset 'cpu'"):
+        e2elab.make_pipeline("image", "end-to-end", preset="cpu", input_size=16, depth=4, **fast).fit(X, y)

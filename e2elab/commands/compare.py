@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from ..errors import E2elabError
 from ._arg_types import int_at_least, open_fraction
-from ._common import add_data_arguments
+from ._common import add_data_arguments, add_task_argument
+from ._grid_args import add_grid_arguments, check_pipeline_params, parse_kind_params, parse_pipelines, parse_seeds
 from ._run_folder import claim_run_folder
 
 NAME = "compare"
@@ -15,9 +16,7 @@ OUTPUTS = ("cells", "experiment.json", "results.json", "confusion_*.json", "repo
 
 
 def add_arguments(parser):
-    from ..experiments.cli_args import add_grid_arguments
-
-    parser.add_argument("task", choices=("speech", "image"))
+    add_task_argument(parser)
     add_data_arguments(parser)
     parser.add_argument("--out", required=True, metavar="RUN",
                         help="run folder: results.json, confusion_<pipeline>.json, cells/ (a rerun resumes)")
@@ -29,7 +28,6 @@ def add_arguments(parser):
 
 
 def run(args) -> int:
-    from ..experiments.cli_args import check_pipeline_params, parse_kind_params, parse_pipelines, parse_seeds
     from ..experiments.compare import compare, format_table
 
     pipelines, params, seeds = parse_pipelines(args.pipelines), parse_kind_params(args.param), parse_seeds(args.seeds)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from ..errors import E2elabError, ParameterError
 from ._arg_types import open_fraction, positive_int
-from ._common import add_data_arguments
+from ._common import add_data_arguments, add_task_argument
+from ._grid_args import add_grid_arguments, check_pipeline_params, parse_kind_params, parse_pipelines, parse_seeds
 from ._run_folder import claim_run_folder
 
 NAME = "curve"
@@ -15,9 +16,7 @@ OUTPUTS = ("cells", "experiment.json", "curve.json", "curve.png", "report.html")
 
 
 def add_arguments(parser):
-    from ..experiments.cli_args import add_grid_arguments
-
-    parser.add_argument("task", choices=("speech", "image"))
+    add_task_argument(parser)
     add_data_arguments(parser)
     parser.add_argument("--out", required=True, metavar="RUN", help="run folder: curve.json, curve.png, cells/ (a rerun resumes)")
     parser.add_argument("--sizes", metavar="SIZES",
@@ -35,7 +34,6 @@ def add_arguments(parser):
 
 
 def run(args) -> int:
-    from ..experiments.cli_args import check_pipeline_params, parse_kind_params, parse_pipelines, parse_seeds
     from ..experiments.curve import curve, format_table, parse_sizes
 
     pipelines, params, seeds = parse_pipelines(args.pipelines), parse_kind_params(args.param), parse_seeds(args.seeds)

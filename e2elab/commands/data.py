@@ -8,6 +8,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ..tasks import get_task, task_names
+
 NAME = "data"
 HELP = "list the built-in data sets, or show what a data set holds"
 ORDER = 10
@@ -23,7 +25,7 @@ def add_arguments(parser) -> None:
     show = sub.add_parser("show", help="items, classes or vocabulary, groups, durations or image sizes, unreadable items")
     show.add_argument("source", metavar="NAME_OR_PATH", help="a built-in name, a folder, a manifest or a Kaldi data directory")
     show.add_argument("--split", help="only the data set's own train, val or test part")
-    show.add_argument("--task", choices=("speech", "image"), help="where it cannot be told from the files")
+    show.add_argument("--task", choices=task_names(), help="where it cannot be told from the files")
     show.add_argument("--skip-bad", action="store_true", help="list bad manifest rows instead of stopping at the first")
     show.add_argument("--sample", type=int, default=DEFAULT_SAMPLE, metavar="N",
                       help=f"read headers of at most N items, chosen at random (default {DEFAULT_SAMPLE}; 0 = all)")
@@ -39,7 +41,7 @@ def run(args) -> int:
 
 
 def _list(args) -> int:
-    from ..data.builtin import BUILTINS
+    from ..data.builtins import BUILTINS
 
     rows = [b.status() for b in BUILTINS.values()]
     if args.json:
@@ -64,6 +66,7 @@ def _show(args) -> int:
 
 def describe(ds, sample: int = DEFAULT_SAMPLE, decode: bool = False, seed: int = 0) -> dict:
     """What a data set holds, as plain JSON: counts, targets, groups, item sizes, bad items."""
+    task = get_task(ds.task)
     groups = Counter(ds.groups.tolist())
     summary = {
         "name": ds.name, "source": ds.source, "task": ds.task, "items": len(ds),
@@ -72,7 +75,7 @@ def describe(ds, sample: int = DEFAULT_SAMPLE, decode: bool = False, seed: int =
                    "largest": dict(groups.most_common(MAX_LISTED))},
         "skipped_while_loading": [{"item": item, "reason": reason} for item, reason in ds.skipped],
     }
-    if ds.task == "image":
+    if task.target_kind == "class":
         summary["classes"] = dict(sorted(Counter(ds.y.tolist()).items()))
     else:
         words = ds.counts()
@@ -84,50 +87,56 @@ def describe(ds, sample: int = DEFAULT_SAMPLE, decode: bool = False, seed: int =
 
 
 def _describe_items(ds, sample: int, decode: bool, seed: int) -> dict:
-    """Durations (speech) or image sizes, from headers of all items or of a random sample."""
+    """Durations (audio) or image sizes, from headers of all items or of a random sample; for other
+    kinds of item, only whether each can be read."""
     n = len(ds)
     indices = np.arange(n)
     in_memory = ds.X.dtype != object  # one array of equal-sized items: every item costs nothing to measure
     if sample and n > sample and not in_memory:
         indices = np.sort(np.random.default_rng(seed).choice(n, size=sample, replace=False))
+    item_kind = get_task(ds.task).item_kind
+    measure = MEASURES.get(item_kind, _readable(ds.task))
     measured, unreadable = [], []
     for i in indices:
         item = ds.X[i]
         try:
-            measured.append(_measure(item, ds.task, decode))
+            measured.append(measure(item, decode))
         except Exception as err:  # every failure is reported, never fatal to the summary
             unreadable.append({"item": str(item) if isinstance(item, (str, Path)) else f"#{i}",
                                "reason": getattr(err, "reason", None) or str(err)})
     out = {"checked": {"items": int(len(indices)), "sampled": bool(len(indices) < n), "decoded": decode},
            "unreadable": unreadable}
-    if ds.task == "speech":
+    if item_kind == "audio":
         durations = [m["seconds"] for m in measured]
         out["durations_seconds"] = {**_stats(durations), "total": round(float(np.sum(durations)), 2) if durations else 0.0}
         out["sample_rates"] = dict(Counter(str(m["rate"]) for m in measured))
         out["channels"] = dict(Counter(str(m["channels"]) for m in measured))
-    else:
+    elif item_kind == "image":
         out["image_sizes"] = dict(Counter(f"{m['width']}x{m['height']}" for m in measured).most_common(MAX_LISTED))
         out["image_modes"] = dict(Counter(m["mode"] for m in measured))
     return out
 
 
-def _measure(item, task: str, decode: bool) -> dict:
-    """One item's duration or size, from its header (or by decoding it when `decode`)."""
-    if task == "speech":
-        if isinstance(item, (str, Path)):
-            import soundfile as sf
+def _measure_audio(item, decode: bool) -> dict:
+    """One clip's duration, rate and channels, from its header (or by decoding it when `decode`)."""
+    if isinstance(item, (str, Path)):
+        import soundfile as sf
 
-            from ..data.audio import load_audio
+        from ..data.audio import load_audio
 
-            try:
-                info = sf.info(str(item))
-            except Exception as err:
-                raise ValueError(f"cannot read audio header: {err}") from None
-            if decode:
-                load_audio(item, sample_rate=None)
-            return {"seconds": info.frames / info.samplerate, "rate": info.samplerate, "channels": info.channels}
-        samples, rate = item if isinstance(item, tuple) else (item, None)
-        return {"seconds": len(samples) / rate if rate else float("nan"), "rate": rate, "channels": 1}
+        try:
+            info = sf.info(str(item))
+        except Exception as err:
+            raise ValueError(f"cannot read audio header: {err}") from None
+        if decode:
+            load_audio(item, sample_rate=None)
+        return {"seconds": info.frames / info.samplerate, "rate": info.samplerate, "channels": info.channels}
+    samples, rate = item if isinstance(item, tuple) else (item, None)
+    return {"seconds": len(samples) / rate if rate else float("nan"), "rate": rate, "channels": 1}
+
+
+def _measure_image(item, decode: bool) -> dict:
+    """One image's size and mode, from its header (or by decoding it when `decode`)."""
     if isinstance(item, (str, Path)):
         from PIL import Image
 
@@ -142,6 +151,21 @@ def _measure(item, task: str, decode: bool) -> dict:
     return {"width": array.shape[1], "height": array.shape[0], "mode": "L" if array.ndim == 2 else "RGB"}
 
 
+def _readable(task: str):
+    """For a kind of item with no header to measure: with `decode`, read each item through its task."""
+
+    def check(item, decode: bool) -> dict:
+        if decode:
+            get_task(task).read(item)
+        return {}
+
+    return check
+
+
+# What `data show` measures of one item, by item kind.
+MEASURES = {"audio": _measure_audio, "image": _measure_image}
+
+
 def _stats(values) -> dict:
     if len(values) == 0:
         return {"min": None, "mean": None, "max": None}
@@ -154,12 +178,12 @@ def format_summary(s: dict) -> str:
     lines = [f"{s['name'] or s['source']}  ({s['task']}, from {s['source']})",
              f"  items: {s['items']:,}" + (f"  ({', '.join(f'{k} {v:,}' for k, v in s['splits'].items())})" if s["splits"] else "")]
     g = s["groups"]
-    label = "speakers" if s["task"] == "speech" else "groups"
-    if s["task"] == "speech" or g["count"] > 1:
+    task = get_task(s["task"])
+    if task.holdout == "groups" or g["count"] > 1:
         shown = ", ".join(f"{k} {v}" for k, v in g["largest"].items()) if g["count"] <= MAX_LISTED else \
             f"{g['items_per_group']['min']:g}-{g['items_per_group']['max']:g} items each"
-        lines.append(f"  {label}: {g['count']:,}  ({shown})")
-    if s["task"] == "image":
+        lines.append(f"  {task.group_name}s: {g['count']:,}  ({shown})")
+    if "classes" in s:
         lines.append(f"  classes: {len(s['classes'])}  ({', '.join(f'{k} {v}' for k, v in s['classes'].items())})")
     else:
         v = s["vocabulary"]
@@ -170,14 +194,14 @@ def format_summary(s: dict) -> str:
     checked = s["checked"]
     how = f"a random sample of {checked['items']:,} items" if checked["sampled"] else f"all {checked['items']:,} items"
     how += " (decoded)" if checked["decoded"] else " (headers)"
-    if s["task"] == "speech":
+    if "durations_seconds" in s:
         d = s["durations_seconds"]
         if d["min"] is not None:
             lines.append(f"  duration: {d['min']:.2f}-{d['max']:.2f} s, mean {d['mean']:.2f} s, total {d['total'] / 60:.1f} min"
                          f"  [{how}]")
             lines.append(f"  sample rates: {', '.join(f'{k} Hz ({v})' for k, v in s['sample_rates'].items())}; "
                          f"channels: {', '.join(f'{k} ({v})' for k, v in s['channels'].items())}")
-    elif s["image_sizes"]:
+    elif s.get("image_sizes"):
         lines.append(f"  image sizes: {', '.join(f'{k} ({v})' for k, v in s['image_sizes'].items())}  [{how}]")
         lines.append(f"  modes: {', '.join(f'{k} ({v})' for k, v in s['image_modes'].items())}")
     lines.append(f"  unreadable: {len(s['unreadable'])}" + ("" if checked["decoded"] else " (headers only; --decode checks fully)"))

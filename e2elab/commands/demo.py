@@ -4,21 +4,23 @@ from __future__ import annotations
 
 import os
 
+from ..demo import OFFLINE_DATA, REAL_DATA
 from ._arg_types import jobs_count
 from ._run_folder import claim_run_folder
 
 NAME = "demo"
 HELP = "both tasks, both pipelines: compare, learning curves, explanations, report (built-in offline data)"
 ORDER = 1
-# What a demo writes into its folder, and so what --overwrite discards.
-OUTPUTS = ("speech", "image", "run.json", "report.html")
+# What a demo writes into its folder (a folder per task), and so what --overwrite discards.
+OUTPUTS = (*OFFLINE_DATA, "run.json", "report.html")
 
 
 def add_arguments(parser):
     parser.add_argument("--out", default="runs/demo", help="run folder (default runs/demo)")
     parser.add_argument("--quick", action="store_true", help="a smaller run, about two minutes on a laptop CPU")
-    parser.add_argument("--speech", default=None, help="speech data: speech-digits (default), fsdd, or a path")
-    parser.add_argument("--image", default=None, help="image data: digits (default), usps, or a path")
+    for task, offline in OFFLINE_DATA.items():
+        parser.add_argument(f"--{task}", default=None, metavar="DATA",
+                            help=f"{task} data: {offline} (default), {REAL_DATA[task]}, or a path")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--jobs", type=jobs_count, default=1, help="trainings run in parallel (joblib)")
     parser.add_argument("--overwrite", action="store_true",
@@ -27,13 +29,14 @@ def add_arguments(parser):
 
 
 def run(args) -> int:
-    from ..data.builtin import get_builtin
+    from ..data.builtins import get_builtin
     from ..demo import run_demo
 
     claim_run_folder(args.out, OUTPUTS, overwrite=args.overwrite, reuse=True)
-    speech, image = args.speech, args.image
+    data = {task: getattr(args, task) for task in OFFLINE_DATA if getattr(args, task)}
     if os.environ.get("E2ELAB_DATA_DIR"):  # real data present: use it where the user did not choose
-        speech = speech or ("fsdd" if get_builtin("fsdd").locate() else None)
-        image = image or ("usps" if get_builtin("usps").locate() else None)
-    run_demo(args.out, quick=args.quick, speech=speech or "speech-digits", image=image or "digits", seed=args.seed, jobs=args.jobs)
+        for task, real in REAL_DATA.items():
+            if task not in data and get_builtin(real).locate():
+                data[task] = real
+    run_demo(args.out, quick=args.quick, data=data, seed=args.seed, jobs=args.jobs)
     return 0

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ._common import METRIC_NAMES, add_data_arguments, add_verify_key_argument, error_metric, group_kwargs, load_task_data, verify_key
+from ._common import add_data_arguments, add_verify_key_argument, verify_key
 
 NAME = "evaluate"
 HELP = "score a saved model on a data set's held-out items"
@@ -45,8 +45,9 @@ def held_out_indices(model_dir: Path, dataset, data_name: str, split: str):
 
 
 def run(args) -> int:
+    from ..experiments.runs import drop_unreadable, group_kwargs, load_task_data
     from ..io import load
-    from ._inputs import drop_unreadable
+    from ..tasks import get_task
 
     model = load(args.model, verify_key=verify_key(args))
     dataset = load_task_data(args.data, model.task, args.on_error)
@@ -54,11 +55,12 @@ def run(args) -> int:
     test = dataset.subset(indices)
     skipped = []
     if args.on_error == "skip":
-        test, skipped = drop_unreadable(test, model.task, "test")
+        test, skipped = drop_unreadable(test, "test")
     score = model.score(test.X, test.y, **group_kwargs(model.score, test.groups))
-    metric = METRIC_NAMES[model.task]
+    task = get_task(model.task)
+    metric = task.metric
     result = {"model": args.model, "data": args.data, "items": len(test), "skipped": len(skipped), "scored": why,
-              "metric": metric, "value": error_metric(model.task, score)}
+              "metric": metric, "value": task.error_from_score(score)}
     if args.json:
         print(json.dumps(result))
     else:

@@ -3,16 +3,11 @@
 from __future__ import annotations
 
 import json
-import platform
-import time
 from pathlib import Path
 
-from .. import __version__
 from ..errors import RunFolderError
 from ._arg_types import open_fraction
-from ._common import (METRIC_NAMES, add_data_arguments, build_pipeline, error_metric, group_kwargs, load_task_data, parse_params,
-                      read_key_file, write_json)
-from ._inputs import drop_unreadable
+from ._common import add_data_arguments, add_task_argument, parse_params, read_key_file
 from ._run_folder import check_model_folder, claim_run_folder
 
 NAME = "train"
@@ -25,9 +20,10 @@ RESUMED_SETTINGS = ("task", "pipeline", "data", "seed", "test_size")
 
 
 def add_arguments(parser):
-    parser.add_argument("task", choices=("speech", "image"))
+    add_task_argument(parser)
     add_data_arguments(parser)
-    parser.add_argument("--pipeline", default="end-to-end", choices=("end-to-end", "traditional"))
+    parser.add_argument("--pipeline", default="end-to-end", metavar="KIND",
+                        help="which of the task's pipelines: end-to-end (default) or traditional")
     parser.add_argument("--out", required=True, metavar="RUN", help="run folder; the model is saved to RUN/model")
     existing = parser.add_mutually_exclusive_group()
     existing.add_argument("--overwrite", action="store_true",
@@ -43,8 +39,8 @@ def add_arguments(parser):
 
 
 def run(args) -> int:
-    from ..data.splits import describe_holdout, train_test_indices
-    from ..io import save
+    from ..experiments.runs import build_pipeline, load_task_data
+    from ..experiments.training import train_save_score
 
     run_dir = Path(args.out)
     sign_key = read_key_file(args.sign_key_file) if args.sign_key_file else None
@@ -55,46 +51,11 @@ def run(args) -> int:
         check_same_settings(run_dir, args, model)
 
     dataset = load_task_data(args.data, args.task, args.on_error)
-    train_idx, test_idx = train_test_indices(dataset, test_size=args.test_size, seed=args.seed)
-    train, test = dataset.subset(train_idx), dataset.subset(test_idx)
-    held_out = describe_holdout(dataset, test_size=args.test_size)
-    print(f"training {args.task}/{args.pipeline} on {len(train)} items of {args.data} ({len(test)} held out: {held_out})")
-
-    start = time.perf_counter()
-    model.fit(train.X, train.y, **group_kwargs(model.fit, train.groups))
-    train_seconds = time.perf_counter() - start
-    skipped = list(getattr(model, "skipped_", []))
-    if skipped:
-        print(f"skipped {len(skipped)} unusable training item(s), e.g. {skipped[0][0]}: {skipped[0][1]}")
-    model_dir = save(model, run_dir / "model", sign_key=sign_key)  # atomic: a failed save leaves the old model
-
-    if args.on_error == "skip":
-        test, _ = drop_unreadable(test, args.task, "held-out")
-    start = time.perf_counter()
-    score = model.score(test.X, test.y, **group_kwargs(model.score, test.groups)) if len(test) else float("nan")
-    predict_seconds = time.perf_counter() - start
-    metric = METRIC_NAMES[args.task]
-    summary = {
-        "task": args.task,
-        "data": args.data,
-        "pipeline": args.pipeline,
-        "params": model.get_params(deep=False),
-        "seed": args.seed,
-        "test_size": args.test_size,
-        "n_train": len(train),
-        "n_test": len(test),
-        "held_out": held_out,
-        "n_skipped": len(skipped),
-        "metric": metric,
-        "value": error_metric(args.task, score),
-        "train_seconds": round(train_seconds, 2),
-        "predict_seconds_per_item": round(predict_seconds / max(len(test), 1), 5),
-        "model": str(model_dir),
-        "versions": {"e2elab": __version__, "python": platform.python_version()},
-    }
-    write_json(run_dir / "train.json", _plain(summary))
-    print(f"{metric} on {len(test)} held-out items: {summary['value']:.4f}  (trained in {train_seconds:.1f} s)")
-    print(f"model saved to {model_dir}")
+    summary = train_save_score(model, dataset, run_dir, data_name=args.data, seed=args.seed, test_size=args.test_size,
+                               on_error=args.on_error, sign_key=sign_key)
+    print(f"{summary['metric']} on {summary['n_test']} held-out items: {summary['value']:.4f}  "
+          f"(trained in {summary['train_seconds']:.1f} s)")
+    print(f"model saved to {summary['model']}")
     return 0
 
 

@@ -1,40 +1,38 @@
-"""The built-in data sets: what each is, where it is found, how it is fetched and read.
+"""What a built-in data set is: where it is found, how it is fetched, and the loader it owns.
 
 A built-in is looked up, in order, under ``$E2ELAB_DATA_DIR/<folder>`` and the e2elab cache
 (:mod:`e2elab.data.paths`); only when it is in neither is it downloaded into the cache, each file
-checked against the digest its distributor publishes. ``digits`` ships with scikit-learn and
-``speech-digits`` is synthesised on demand, so both work offline.
+checked against the digest its distributor publishes. The data sets themselves are declared in
+:mod:`e2elab.data.builtins`, one module each.
 """
 
 from __future__ import annotations
 
-import gzip
-import importlib
-import importlib.util
-import re
-import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
-
-from ..errors import DataError, ManifestError
+from ..errors import DataError, ParameterError
 from . import paths
 from .dataset import Dataset
 from .download import RemoteFile, extract_zip, fetch
-from .text import DIGIT_WORDS
 
-DIGIT_LABELS = tuple(str(d) for d in range(10))
-FASHION_LABELS = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot")
+ORIGINS = ("download", "local", "bundled", "generated")
 
 
 @dataclass(frozen=True)
 class Builtin:
-    """One built-in data set.
+    """One built-in data set and its loader.
 
     origin: "download" (fetched when missing), "local" (only where someone put it),
     "bundled" (ships with a dependency) or "generated" (synthesised on first use).
+    read: builds the Dataset; called as ``read(folder)`` for data sets kept in a folder, and as
+    ``read(**options)`` for bundled and generated ones, which have no folder but may take
+    `options` (the names it accepts).
     markers: paths inside the data set's folder that must exist for it to count as present.
+    unpack: for a data set downloaded as one zip archive, maps each archive member to its path
+    in the folder (None leaves the member out); without it each file is downloaded as it is.
+    supplied_by: for a data set without a folder, where its data come from (``e2elab data list``).
     """
 
     name: str
@@ -42,14 +40,25 @@ class Builtin:
     description: str
     licence: str
     origin: str
+    read: Callable[..., Dataset]
     folder: str = ""
     markers: tuple[str, ...] = ()
     files: tuple[RemoteFile, ...] = ()
     options: tuple[str, ...] = ()
+    unpack: Callable[[str], str | None] | None = None
+    supplied_by: str = ""
+
+    def __post_init__(self):
+        if self.origin not in ORIGINS:
+            raise ValueError(f"built-in {self.name!r}: origin must be one of {ORIGINS}, not {self.origin!r}")
+
+    @property
+    def has_folder(self) -> bool:
+        return self.origin in ("download", "local")
 
     def locate(self) -> Path | None:
         """The folder that holds this data set, or None when it is not on this machine."""
-        if self.origin in ("bundled", "generated"):
+        if not self.has_folder:
             return None
         for root in paths.search_dirs():
             folder = root / self.folder
@@ -60,11 +69,8 @@ class Builtin:
     def status(self) -> dict:
         """Whether the data set is here and where, for ``e2elab data list``."""
         folder = self.locate()
-        if self.origin == "bundled":
-            where, present = "bundled with scikit-learn", True
-        elif self.origin == "generated":
-            present = importlib.util.find_spec("e2elab.data.synthetic_speech") is not None
-            where = "synthesised with espeak-ng on first use (cached)" if present else "its generator is not installed"
+        if not self.has_folder:
+            where, present = self.supplied_by, True
         elif folder is not None:
             where, present = str(folder), True
         elif self.origin == "download":
@@ -76,222 +82,35 @@ class Builtin:
                 "checksums": "verified" if self.files and all(f.verified for f in self.files)
                 else ("none published" if self.files else None)}
 
+    def ensure(self, download: bool = True, progress=None) -> Path | None:
+        """The data set's folder, downloading it into the cache when it is missing (None: no folder)."""
+        if not self.has_folder:
+            return None
+        folder = self.locate()
+        if folder is not None:
+            return folder
+        if self.origin != "download":
+            raise DataError(self.name, f"built-in data set not found; it cannot be downloaded, so put it at "
+                            f"$E2ELAB_DATA_DIR/{self.folder} ({self.description})")
+        if not download:
+            raise DataError(self.name, f"built-in data set not found under $E2ELAB_DATA_DIR or {paths.cache_dir()}, "
+                            "and downloading is off")
+        target = paths.cache_dir() / self.folder
+        if self.unpack is not None:
+            archive = fetch(self.files[0], paths.cache_dir() / ".downloads", progress)
+            extract_zip(archive, target, self.unpack)
+            archive.unlink(missing_ok=True)
+        else:
+            for remote in self.files:
+                fetch(remote, target, progress)
+        return target
 
-def _github_archive(repo: str, commit: str) -> str:
-    return f"https://github.com/{repo}/archive/{commit}.zip"
-
-
-FSDD_COMMIT = "26eb9aaf76e81b692f806f9140c2d2777410d7a1"
-USPS_COMMIT = "2c13a4818379451bcce802bcd7917f4878e12977"
-USPS_BASE = f"https://raw.githubusercontent.com/dgkim5360/the-elements-of-statistical-learning-notebooks/{USPS_COMMIT}/data/zipcode/"
-MNIST_MIRRORS = ("https://ossci-datasets.s3.amazonaws.com/mnist/", "http://yann.lecun.com/exdb/mnist/")
-FASHION_MIRRORS = ("https://raw.githubusercontent.com/zalandoresearch/fashion-mnist/master/data/fashion/",
-                   "http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/")
-IDX_FILES = ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz", "t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz")
-# The MD5 digests their distributors publish (no SHA-256 is published for these files).
-MNIST_MD5 = ("f68b3c2dcbeaaa9fbdd348bbdeb94873", "d53e105ee54ea40749a09fcbcd1e9432",
-             "9fb629c4189551a2d022fa330f9573f3", "ec29112dd5afa0611ce80d1b7f02629c")
-FASHION_MD5 = ("8d4fb7e6c68d591d4c3dfef9ec88bf0d", "25c81989df183df01b3e8a0aad5dffbe",
-               "bef4ecab320f06d8554ea6380940ec79", "bb300cfdad3c16e7a12a480ee83cd310")
-
-BUILTINS: dict[str, Builtin] = {
-    b.name: b
-    for b in (
-        Builtin("speech-digits", "speech", "synthetic spoken digit strings (espeak-ng voices as speakers)",
-                "generated by e2elab", "generated", options=("seed", "size", "n_jobs", "progress")),
-        Builtin("fsdd", "speech", "Free Spoken Digit Dataset: 3,000 isolated English digits, 6 speakers, 8 kHz",
-                "CC BY-SA 4.0", "download", "fsdd", ("recordings",),
-                # GitHub builds commit archives on request and does not promise stable bytes: no digest.
-                (RemoteFile("fsdd.zip", (_github_archive("Jakobovski/free-spoken-digit-dataset", FSDD_COMMIT),)),)),
-        Builtin("digits", "image", "scikit-learn's 8x8 handwritten digits (1,797 images)", "BSD (scikit-learn)", "bundled"),
-        Builtin("usps", "image", "USPS handwritten digits, 16x16, 7,291 train / 2,007 test", "not stated (ESL data page)",
-                "download", "usps", ("zip.train.gz", "zip.test.gz"),
-                (RemoteFile("zip.train.gz", (USPS_BASE + "zip.train.gz",),
-                            sha256="66ebf231ab51f2cf6ac1a892d0f98ccffee1079d7a5db638c1f11f366046ca16"),
-                 RemoteFile("zip.test.gz", (USPS_BASE + "zip.test.gz",),
-                            sha256="8dacc3c6e136af6c3488de9e5113a7daf140c8c2f1f0b61c54ee02f03f1a962f"))),
-        Builtin("mnist", "image", "MNIST handwritten digits, 28x28, 60,000 train / 10,000 test", "CC BY-SA 3.0",
-                "download", "mnist", IDX_FILES,
-                tuple(RemoteFile(f, tuple(m + f for m in MNIST_MIRRORS), md5=d) for f, d in zip(IDX_FILES, MNIST_MD5))),
-        Builtin("fashion-mnist", "image", "Zalando Fashion-MNIST, 28x28, 10 clothing classes, 60,000 / 10,000", "MIT",
-                "download", "fashion-mnist", IDX_FILES,
-                tuple(RemoteFile(f, tuple(m + f for m in FASHION_MIRRORS), md5=d) for f, d in zip(IDX_FILES, FASHION_MD5))),
-        Builtin("flowers5", "image", "4,317 flower photos, 5 classes, 128x128 (local copy only)",
-                "not stated (Flickr photos, CC BY 2.0)", "local", "flowers5", ("flowers",)),
-    )
-}
-
-
-def get_builtin(name: str) -> Builtin:
-    try:
-        return BUILTINS[name]
-    except KeyError:
-        raise DataError(name, f"no built-in data set of that name; built-ins: {', '.join(BUILTINS)}") from None
-
-
-def ensure_builtin(name: str, download: bool = True, progress=None) -> Path | None:
-    """The folder of built-in `name`, downloading it into the cache when it is missing."""
-    builtin = get_builtin(name)
-    if builtin.origin in ("bundled", "generated"):
-        return None
-    folder = builtin.locate()
-    if folder is not None:
-        return folder
-    if builtin.origin != "download":
-        raise DataError(name, f"built-in data set not found; it cannot be downloaded, so put it at "
-                        f"$E2ELAB_DATA_DIR/{builtin.folder} ({builtin.description})")
-    if not download:
-        raise DataError(name, f"built-in data set not found under $E2ELAB_DATA_DIR or {paths.cache_dir()}, and downloading is off")
-    target = paths.cache_dir() / builtin.folder
-    if name == "fsdd":
-        archive = fetch(builtin.files[0], paths.cache_dir() / ".downloads", progress)
-        extract_zip(archive, target, lambda member: _fsdd_member(member))
-        archive.unlink(missing_ok=True)
-    else:
-        for remote in builtin.files:
-            fetch(remote, target, progress)
-    return target
-
-
-def _fsdd_member(member: str) -> str | None:
-    """Keep only ``<repo>/recordings/*.wav`` from the FSDD archive, as ``recordings/<name>``."""
-    parts = member.split("/")
-    if len(parts) == 3 and parts[1] == "recordings" and parts[2].endswith(".wav"):
-        return f"recordings/{parts[2]}"
-    return None
-
-
-def load_builtin(name: str, download: bool = True, **options) -> Dataset:
-    """Load built-in `name` whole (all its splits); `options` go to generated data sets only."""
-    builtin = get_builtin(name)
-    unknown = set(options) - set(builtin.options)
-    if unknown:
-        raise TypeError(f"built-in data set {name!r} takes no option(s) {', '.join(sorted(unknown))}")
-    if name == "speech-digits":
-        module = importlib.import_module("e2elab.data.synthetic_speech")
-        ds = module.load_speech_digits(**options)
-    elif name == "digits":
-        ds = _load_sklearn_digits()
-    else:
-        folder = ensure_builtin(name, download)
-        loader = {"fsdd": _load_fsdd, "usps": _load_usps, "mnist": _load_mnist, "fashion-mnist": _load_fashion_mnist,
-                  "flowers5": _load_flowers5}[name]
-        ds = loader(folder)
-    ds.name = name
-    return ds
-
-
-_FSDD_NAME = re.compile(r"^(\d)_([A-Za-z]+)_(\d+)$")
-
-
-def _load_fsdd(folder: Path) -> Dataset:
-    """FSDD clips as paths; transcript = the digit's word, group = the speaker in the file name."""
-    items, skipped = [], []
-    for path in (folder / "recordings").iterdir():
-        if path.name.startswith("."):
-            continue
-        match = _FSDD_NAME.match(path.stem) if path.suffix.lower() == ".wav" else None
-        if match is None:
-            skipped.append((str(path), "not named {digit}_{speaker}_{index}.wav"))
-            continue
-        digit, speaker, index = match.groups()
-        items.append((speaker, int(digit), int(index), str(path)))
-    if not items:
-        raise ManifestError(folder / "recordings", "no {digit}_{speaker}_{index}.wav recordings found")
-    items.sort()
-    return Dataset(X=[p for *_, p in items], y=[DIGIT_WORDS[d] for _, d, _, _ in items], groups=[s for s, *_ in items],
-                   task="speech", source=str(folder), skipped=skipped)
-
-
-def _load_usps(folder: Path) -> Dataset:
-    """USPS as (N, 16, 16) uint8 images with its own train/test split."""
-    parts = [_read_usps_file(folder / f"zip.{split}.gz") for split in ("train", "test")]
-    images = np.concatenate([p[0] for p in parts])
-    labels = np.concatenate([p[1] for p in parts])
-    split = np.repeat(["train", "test"], [len(parts[0][1]), len(parts[1][1])])
-    return Dataset(X=images, y=labels, task="image", split=split, source=str(folder))
-
-
-def _read_usps_file(path: Path) -> tuple[np.ndarray, np.ndarray]:
-    """One ESL zip-code file: per line a label, then 256 grey values in [-1, 1] (16x16, row-major)."""
-    try:
-        with gzip.open(path, "rt") as handle:
-            text = handle.read()
-    except (OSError, EOFError) as err:
-        raise ManifestError(path, f"cannot read gzip text: {err}") from None
-    lines = [line for line in text.splitlines() if line.strip()]
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DeprecationWarning)
-        try:
-            values = np.fromstring(text, dtype=np.float64, sep=" ")  # the fast path for a well-formed file
-        except ValueError:
-            values = np.empty(0)
-    if values.size != 257 * len(lines):  # find the line at fault
-        for number, line in enumerate(lines, 1):
-            fields = line.split()
-            if len(fields) != 257:
-                raise ManifestError(f"{path}:{number}", f"expected a label and 256 values, found {len(fields)} fields")
-            try:
-                [float(f) for f in fields]
-            except ValueError as err:
-                raise ManifestError(f"{path}:{number}", f"non-numeric value: {err}") from None
-        raise ManifestError(path, "cannot parse the file as numbers")
-    values = values.reshape(len(lines), 257)  # (N, 1 + 256)
-    labels = values[:, 0].astype(int).astype(str)
-    grey = np.clip(values[:, 1:], -1.0, 1.0)
-    # [-1, 1] with -1 the background -> uint8 0..255 with a dark background.
-    images = np.round((grey + 1.0) * 127.5).astype(np.uint8).reshape(-1, 16, 16)  # (N, 16, 16)
-    return images, labels
-
-
-def _read_idx(path: Path, dims: int) -> np.ndarray:
-    """An IDX file (the MNIST format, gzip-compressed) as a uint8 array with `dims` dimensions."""
-    try:
-        with gzip.open(path, "rb") as handle:
-            data = handle.read()
-    except (OSError, EOFError) as err:
-        raise ManifestError(path, f"cannot read gzip file: {err}") from None
-    if len(data) < 4 or data[:2] != b"\x00\x00" or data[2] != 0x08 or data[3] != dims:
-        raise ManifestError(path, f"not an IDX file of unsigned bytes with {dims} dimensions")
-    shape = tuple(int.from_bytes(data[4 + 4 * i: 8 + 4 * i], "big") for i in range(dims))
-    body = np.frombuffer(data, dtype=np.uint8, offset=4 + 4 * dims)
-    if body.size != int(np.prod(shape)):
-        raise ManifestError(path, f"header says shape {shape} but the file holds {body.size} values (truncated?)")
-    return body.reshape(shape)
-
-
-def _load_idx_set(folder: Path, names: tuple[str, ...]) -> Dataset:
-    images, labels, split = [], [], []
-    for part, prefix in (("train", "train"), ("test", "t10k")):
-        x = _read_idx(folder / f"{prefix}-images-idx3-ubyte.gz", 3)  # (N, 28, 28)
-        t = _read_idx(folder / f"{prefix}-labels-idx1-ubyte.gz", 1)  # (N,)
-        if len(x) != len(t) or (t.size and t.max() >= len(names)):
-            raise ManifestError(folder, f"{part} images and labels do not match")
-        images.append(x)
-        labels.append(np.asarray(names)[t])
-        split += [part] * len(t)
-    return Dataset(X=np.concatenate(images), y=np.concatenate(labels), task="image", split=split, source=str(folder))
-
-
-def _load_mnist(folder: Path) -> Dataset:
-    return _load_idx_set(folder, DIGIT_LABELS)
-
-
-def _load_fashion_mnist(folder: Path) -> Dataset:
-    return _load_idx_set(folder, FASHION_LABELS)
-
-
-def _load_sklearn_digits() -> Dataset:
-    """scikit-learn's bundled 8x8 digits (grey levels 0..16) as uint8 images 0..255; no split."""
-    from sklearn.datasets import load_digits
-
-    bunch = load_digits()
-    images = np.round(bunch.images * (255.0 / 16.0)).astype(np.uint8)  # (1797, 8, 8)
-    return Dataset(X=images, y=bunch.target.astype(str), task="image", source="sklearn.datasets.load_digits")
-
-
-def _load_flowers5(folder: Path) -> Dataset:
-    from .sources import load_folder
-
-    return load_folder(folder / "flowers", task="image")
-
+    def load(self, download: bool = True, **options) -> Dataset:
+        """The whole data set (all its splits); `options` go to generated data sets only."""
+        unknown = set(options) - set(self.options)
+        if unknown:
+            raise ParameterError(f"built-in data set {self.name!r} takes no option(s) {', '.join(sorted(unknown))}"
+                                 + (f"; it takes: {', '.join(self.options)}" if self.options else ""))
+        ds = self.read(self.ensure(download)) if self.has_folder else self.read(**options)
+        ds.name = self.name
+        return ds

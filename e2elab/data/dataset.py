@@ -9,8 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import DataError
-
-TASKS = ("speech", "image")
+from ..tasks import get_task
 
 
 @dataclass
@@ -19,7 +18,8 @@ class Dataset:
 
     X: a NumPy object array of file paths (loaded when a pipeline reads them), or an array of
        images (N, H, W[, 3]) uint8 / waveforms already in memory.
-    y: class labels (image) or transcripts (speech), as strings.
+    y: the targets as strings: class labels (image) or transcripts (speech).
+    task: the name of a registered task (:mod:`e2elab.tasks`).
     groups: the speaker (speech) or other grouping of each item; splits never cut a group.
     split: the data set's own split of each item ("train", "val", "test"), or None.
     skipped: (item, reason) for every item that was left out while loading.
@@ -35,15 +35,16 @@ class Dataset:
     skipped: list[tuple[str, str]] = field(default_factory=list)
 
     def __post_init__(self):
-        if self.task not in TASKS:
-            raise ValueError(f"task must be one of {TASKS}, not {self.task!r}")
+        declared = get_task(self.task)  # ParameterError for a task nobody registered
         if not isinstance(self.X, np.ndarray):
             self.X = _object_array(self.X)
         self.y = np.asarray(self.y).astype(str)
         if len(self.X) != len(self.y):
             raise ValueError(f"{len(self.X)} items but {len(self.y)} targets")
         if self.groups is None:
-            self.groups = np.array([f"item{i}" for i in range(len(self.y))]) if self.task == "speech" else np.zeros(len(self.y), dtype=str)
+            # Where whole groups are held out, an item with no group is its own; otherwise all share one.
+            self.groups = (np.array([f"item{i}" for i in range(len(self.y))]) if declared.holdout == "groups"
+                           else np.zeros(len(self.y), dtype=str))
         self.groups = np.asarray(self.groups).astype(str)
         if self.split is not None:
             self.split = np.asarray(self.split).astype(str)
@@ -92,8 +93,8 @@ class Dataset:
         return self.subset(self.split == name)
 
     def counts(self) -> Counter:
-        """How many items each class (image) or word (speech) has."""
-        if self.task == "image":
+        """How many items each class has, or (transcripts) how often each word occurs."""
+        if get_task(self.task).target_kind == "class":
             return Counter(self.y.tolist())
         return Counter(word for text in self.y for word in text.split())
 

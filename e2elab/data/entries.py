@@ -9,12 +9,12 @@ is left out and listed in ``Dataset.skipped``.
 
 from __future__ import annotations
 
+from collections import Counter
 from pathlib import Path
 
 from ..errors import DataError, ManifestError
-from .audio import AUDIO_EXTENSIONS
+from ..tasks import get_task, task_for_file, task_names, tasks
 from .dataset import Dataset
-from .image import IMAGE_EXTENSIONS
 from .text import normalize_transcript
 
 SPLIT_NAMES = {"train": "train", "training": "train", "val": "val", "valid": "val", "validation": "val", "dev": "val",
@@ -26,22 +26,36 @@ MIN_SECONDS_PER_WORD = 0.03
 
 
 def file_kind(path: Path) -> str | None:
-    """"speech" for an audio extension, "image" for an image extension, else None."""
-    suffix = path.suffix.lower()
-    return "speech" if suffix in AUDIO_EXTENSIONS else "image" if suffix in IMAGE_EXTENSIONS else None
+    """The task whose items have `path`'s extension ("speech" for audio, "image" for images), else None."""
+    task = task_for_file(path)
+    return None if task is None else task.name
 
 
 def infer_task(paths, task, source, default=None) -> str:
     """The task given, else the one most of `paths` belong to by extension, else `default`."""
     if task is not None:
         return task
-    kinds = [file_kind(Path(p)) for p in paths]
-    n_audio, n_image = kinds.count("speech"), kinds.count("image")
-    if n_audio == n_image:
+    counts = Counter(file_kind(Path(p)) for p in paths)
+    counts.pop(None, None)
+    ranked = counts.most_common(2)
+    if not ranked or (len(ranked) == 2 and ranked[0][1] == ranked[1][1]):
         if default is not None:
             return default
-        raise ManifestError(source, "cannot tell speech from image data (no audio or image files found); pass task=")
-    return "speech" if n_audio > n_image else "image"
+        raise ManifestError(source, f"cannot tell which task the files are for ({', '.join(task_names())}); pass task=")
+    return ranked[0][0]
+
+
+def item_kind_phrase(task: str | None) -> str:
+    """"an audio file" for a speech file, "an image file" for an image; for None (a file of no
+    task), "not an audio or image file", naming every registered item kind."""
+    if task is not None:
+        return f"{_a(get_task(task).item_kind)} file"
+    kinds = list(dict.fromkeys(t.item_kind for t in tasks()))
+    return f"not {_a(kinds[0])}{''.join(' or ' + k for k in kinds[1:])} file"
+
+
+def _a(word: str) -> str:
+    return f"{'an' if word[0] in 'aeiou' else 'a'} {word}"
 
 
 def resolve(value: str, base: Path) -> Path:
@@ -102,21 +116,22 @@ class Entries:
 
     def add(self, where, path: Path, target: str, task: str, group=None, split=None) -> None:
         """Check one entry and keep it, or report it as bad."""
-        kind = file_kind(path)
-        if kind is None:
-            return self.bad(where, f"{path.name}: not an audio or image file (unknown extension {path.suffix!r})", path)
-        if kind != task:
-            return self.bad(where, f"{path.name}: {'an audio' if kind == 'speech' else 'an image'} file in a {task} data set", path)
+        declared = get_task(task)
+        if not declared.reads_file(path):
+            kind = file_kind(path)
+            if kind is None:
+                return self.bad(where, f"{path.name}: {item_kind_phrase(None)} (unknown extension {path.suffix!r})", path)
+            return self.bad(where, f"{path.name}: {item_kind_phrase(kind)} in a {task} data set", path)
         if not is_file(path):
             return self.bad(where, f"file not found: {path}", path)
-        if task == "speech":
+        if declared.target_kind == "transcript":
             try:
                 target = normalize_transcript(target, source=str(where))
             except DataError as err:
                 return self.bad(where, err.reason, path)
             if not target:
                 return self.bad(where, "empty transcript", path)
-            too_short = _too_short_for(path, target)
+            too_short = _too_short_for(path, target) if declared.item_kind == "audio" else None
             if too_short:
                 return self.bad(where, too_short, path)
         elif not str(target).strip():
@@ -136,8 +151,8 @@ class Entries:
         if not self.items:
             raise ManifestError(source, f"no usable items ({len(self.skipped)} bad)" if self.skipped else "no items")
         paths, targets, groups, splits = zip(*self.items)
-        if task == "speech":
-            # A clip without a speaker is its own group: nothing better can be held out.
+        if get_task(task).holdout == "groups":
+            # An item without a group (a clip without a speaker) is its own: nothing better can be held out.
             groups = [g if g is not None else f"utt:{p}" for p, g in zip(paths, groups)]
         else:
             groups = [g or "" for g in groups]

@@ -87,8 +87,8 @@ def _checked_size(target_size, source) -> tuple[int, int] | None:
 def _check_pixels(size: tuple[int, int], max_pixels: int, source) -> None:
     width, height = size
     if width * height > max_pixels:
-        raise ImageError(source, f"image is {width}x{height} = {width * height / 1e6:.0f} Mpx, over the limit of "
-                         f"{max_pixels / 1e6:.0f} Mpx (a decompression bomb or a photo far larger than any model input)")
+        raise ImageError(source, f"image is {width}x{height} = {_megapixels(width * height)}, over the limit of "
+                         f"{_megapixels(max_pixels)} (a decompression bomb or a photo far larger than any model input)")
 
 
 def to_array(image, channels: int | None = None, source=None) -> np.ndarray:
@@ -164,3 +164,8 @@ def as_image(item, channels: int | None = None, max_pixels: int = MAX_PIXELS, ta
     elif channels not in (None, 1, 3):
         raise ImageError(None, f"channels must be 1, 3 or None, not {channels}")
     return array
+
+
+def _megapixels(pixels: int) -> str:
+    """A pixel count for a person: "49 Mpx", "0.006 Mpx" (three significant digits at most)."""
+    return f"{pixels / 1e6:.3g} Mpx"

@@ -8,11 +8,7 @@ left out and listed in ``Dataset.skipped``.
 
 Layouts understood:
 
-* a folder ``ROOT/[train|val|test/]CLASS/[GROUP/]FILE``: the class folder's name is the label
-  (images) or the transcript (speech, normalised); a sub-folder below the class folder is the
-  group (a speaker). Without one, a speech clip is its own group (nothing can be held out
-  better), unless ``group_pattern`` (a regular expression over the file name, its first group
-  or the group named ``group``) says where the speaker is written.
+* a folder ``ROOT/[train|val|test/]CLASS/[GROUP/]FILE`` (:mod:`e2elab.data.folders`).
 * ``.tsv`` / ``.csv`` manifests with a header: ``path`` and ``text`` (speech) or ``label``
   (images), optionally ``speaker`` or ``group`` and ``split`` (Common Voice's ``sentence`` and
   ``client_id`` are understood too).
@@ -26,14 +22,13 @@ folders above it, where Kaldi recipes keep their paths relative to).
 
 from __future__ import annotations
 
-import re
-from collections import Counter
 from pathlib import Path
 
-from ..errors import DataError, ManifestError
-from .builtin import BUILTINS, load_builtin
+from ..errors import DataError, ParameterError
+from .builtins import BUILTINS, load_builtin
 from .dataset import Dataset
-from .entries import ON_ERROR, SPLIT_NAMES, Entries, file_kind, infer_task
+from .entries import ON_ERROR, SPLIT_NAMES
+from .folders import load_folder
 from .kaldi import load_kaldi_dir
 from .manifests import load_jsonl_manifest, load_table_manifest
 
@@ -48,7 +43,7 @@ def load_dataset(source, split: str | None = None, on_error: str = "raise", task
     ``group_pattern`` for folders.
     """
     if on_error not in ON_ERROR:
-        raise ValueError(f"on_error must be one of {ON_ERROR}, not {on_error!r}")
+        raise ParameterError(f"on_error must be one of {ON_ERROR}, not {on_error!r}")
     if isinstance(source, Dataset):
         ds = source
     elif isinstance(source, str) and source in BUILTINS:
@@ -81,57 +76,3 @@ def _load_path(path: Path, task, on_error, **options) -> Dataset:
         return load_jsonl_manifest(path, task=task, on_error=on_error, **options)
     raise DataError(path, "not a data set: expected a folder of class sub-folders, a .tsv/.csv/.jsonl manifest "
                     "or a Kaldi data directory")
-
-
-def _hidden(path: Path) -> bool:
-    return path.name.startswith(".")
-
-
-def _subdirs(folder: Path) -> list[Path]:
-    return sorted(p for p in folder.iterdir() if p.is_dir() and not _hidden(p))
-
-
-def load_folder(folder: str | Path, task: str | None = None, on_error: str = "raise", group_pattern: str | None = None) -> Dataset:
-    """A folder of class sub-folders, with an optional ``train/ val/ test/`` level above them."""
-    folder = Path(folder)
-    top = _subdirs(folder)
-    named = [d for d in top if d.name.lower() in SPLIT_NAMES]
-    if named and len(named) != len(top):
-        others = ", ".join(d.name for d in top if d not in named)
-        raise ManifestError(folder, f"mixes split folders ({', '.join(d.name for d in named)}) with class folders ({others})")
-    layers = [(SPLIT_NAMES[d.name.lower()], d) for d in named] if named else [(None, folder)]
-    entries = Entries(on_error)
-    found = []  # (split, class folder, group, file)
-    for split, root in layers:
-        for loose in sorted(p for p in root.iterdir() if p.is_file() and not _hidden(p)):
-            entries.skipped.append((str(loose), "not inside a class folder"))
-        for class_dir in _subdirs(root):
-            for path in sorted(class_dir.rglob("*")):
-                relative = path.relative_to(class_dir)
-                if not path.is_file() or any(part.startswith(".") for part in relative.parts):
-                    continue
-                group = relative.parts[0] if len(relative.parts) > 1 else None
-                found.append((split, class_dir, group, path))
-    if not found:
-        raise ManifestError(folder, "no files found: expected CLASS/FILE or train|val|test/CLASS/FILE")
-    task = infer_task([p for *_, p in found], task, folder)
-    kinds = Counter(file_kind(p) for *_, p in found)
-    if not kinds[task]:
-        other = ", ".join(f"{n} {k or 'other'}" for k, n in kinds.items())
-        raise ManifestError(folder, f"no {'audio' if task == 'speech' else 'image'} files for a {task} data set (found: {other})")
-    pattern = re.compile(group_pattern) if group_pattern else None
-    for split, class_dir, group, path in found:
-        kind = file_kind(path)
-        if kind != task:
-            # Stray files (notes, thumbnails, the other modality) are listed, never fatal.
-            what = "not an audio or image file" if kind is None else f"{'an audio' if kind == 'speech' else 'an image'} file"
-            entries.skipped.append((str(path), f"{what} in a {task} folder"))
-            continue
-        if pattern is not None:
-            match = pattern.search(path.stem)
-            if match is None:
-                entries.bad(path, f"file name does not match group_pattern {group_pattern!r}", path)
-                continue
-            group = match.groupdict().get("group") or (match.group(1) if match.groups() else match.group(0))
-        entries.add(path, path, class_dir.name, task, group, split)
-    return entries.dataset(task, folder, folder.name)

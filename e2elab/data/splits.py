@@ -2,8 +2,9 @@
 
 Every function is deterministic given its seed and returns sorted int64 index arrays.
 
-* speech holds speakers (groups) out: a model that has heard the test speaker proves little;
-* images are split stratified by class (or by group, where the data set names real groups);
+* each task declares how it holds data out (:attr:`e2elab.tasks.Task.holdout`): speech holds
+  speakers (groups) out, since a model that has heard the test speaker proves little; images are
+  split stratified by class (or by group, where the data set names real groups);
 * a data set's own split wins whenever it has one (``kind="auto"``): train on its train part,
   score on its test part, or on its val part when it has no test part. With all three, val is
   used for neither (a pipeline takes its own validation items out of training data).
@@ -18,6 +19,7 @@ from collections.abc import Iterator
 import numpy as np
 
 from ..errors import DataError, ParameterError
+from ..tasks import get_task
 from .dataset import Dataset
 
 KINDS = ("auto", "predefined", "group", "stratified", "random")
@@ -99,19 +101,19 @@ def _resolve_kind(ds: Dataset, kind: str) -> str:
         return kind
     if held_out_part(ds) is not None:
         return "predefined"
-    return "group" if ds.task == "speech" or has_real_groups(ds.groups) else "stratified"
+    return "group" if get_task(ds.task).holdout == "groups" or has_real_groups(ds.groups) else "stratified"
 
 
 def train_test_indices(ds: Dataset, test_size: float = 0.25, seed: int = 0, kind: str = "auto") -> tuple[np.ndarray, np.ndarray]:
     """(train_idx, test_idx) for `ds`.
 
     kind="auto": the data set's own split when it has one (train against test, or against val
-    when there is no test); else whole groups held out for speech (and for images with real
-    groups); else stratified by class for images. "predefined", "group", "stratified" and
+    when there is no test); else whole groups held out for tasks that hold groups out (speech)
+    and for data sets with real groups; else stratified by class. "predefined", "group", "stratified" and
     "random" force one of these. :func:`describe_holdout` says in words which items are held out.
 
-    Raises DataError naming the data set when it cannot be split, or when an image data set's
-    training part holds a single class (nothing to tell apart).
+    Raises DataError naming the data set when it cannot be split, or when a data set's
+    training part holds a single class (nothing to tell apart) in a classification task.
     """
     kind = _resolve_kind(ds, kind)
     source = ds.source or ds.name
@@ -129,7 +131,7 @@ def train_test_indices(ds: Dataset, test_size: float = 0.25, seed: int = 0, kind
             train, test = random_holdout(len(ds), test_size, seed)
     except DataError as err:
         raise DataError(source, err.reason) from None
-    if ds.task == "image":
+    if get_task(ds.task).target_kind == "class":
         _require_two_classes(ds, train, source)
     return train, test
 
@@ -156,7 +158,7 @@ def describe_holdout(ds: Dataset, kind: str = "auto", test_size: float = 0.25) -
         return f"the data set's own test split{unused}"
     share = f"{int(test_size)}" if test_size >= 1 else f"{test_size:.0%}"
     if kind == "group":
-        return f"whole {'speakers' if ds.task == 'speech' else 'groups'} held out ({share} of them)"
+        return f"whole {get_task(ds.task).group_name}s held out ({share} of them)"
     if kind == "stratified":
         return f"{share} of each class, drawn at random"
     return f"{share} of the items, drawn at random"
@@ -200,8 +202,9 @@ def validation_indices(ds_or_y_groups, fraction: float = 0.1, seed: int = 0, tas
     """(fit_idx, val_idx): a validation part taken out of training data.
 
     `ds_or_y_groups` is a Dataset or a (y, groups) pair; `task` defaults to the Dataset's.
-    Speech takes whole groups when there are at least two; images are stratified by class
-    (random where a class is too small). Indices are positions in what was passed.
+    Tasks that hold groups out (speech) take whole groups when there are at least two, as do
+    data with real groups; the others are stratified by class (random where a class is too
+    small). Indices are positions in what was passed.
     """
     if isinstance(ds_or_y_groups, Dataset):
         y, groups, task = ds_or_y_groups.y, ds_or_y_groups.groups, task or ds_or_y_groups.task
@@ -211,9 +214,8 @@ def validation_indices(ds_or_y_groups, fraction: float = 0.1, seed: int = 0, tas
         groups = np.asarray(groups) if groups is not None else np.arange(len(y)).astype(str)
     if task is None:
         raise ParameterError("validation_indices needs task= when given (y, groups)")
-    if task == "speech" and len(np.unique(groups)) >= 2:
-        return group_holdout(groups, fraction, seed)
-    if task == "image" and has_real_groups(groups):
+    holds_groups_out = get_task(task).holdout == "groups"
+    if (holds_groups_out and len(np.unique(groups)) >= 2) or (not holds_groups_out and has_real_groups(groups)):
         return group_holdout(groups, fraction, seed)
     _, counts = np.unique(y, return_counts=True)
     if counts.min() >= 2 and len(y) >= 2:

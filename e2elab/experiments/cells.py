@@ -1,9 +1,10 @@
 """One cell of an experiment grid: train one pipeline on one training set, measure it on one test set.
 
 Both `compare` and `curve` run this function for every (pipeline, split or size, seed). It
-returns plain JSON: the error metric (WER for speech, error rate for images, plus accuracy), the
-confusion counts, training time, prediction time per item and, where the cell is asked to, the
-model's parameter count and saved size.
+returns plain JSON: the task's error metric and confusion counts as its ``scores`` function
+measures them (:mod:`e2elab.tasks`: WER for speech, error rate and accuracy for images), training
+time, prediction time per item and, where the cell is asked to, the model's parameter count and
+saved size.
 
 Parameter count, in this order: the pipeline's own `n_parameters_` if it has one; otherwise the
 numbers it learned: starting from its fitted attributes (names ending in `_`), every torch module
@@ -23,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
-METRICS = {"speech": "wer", "image": "error"}
+from ..tasks import get_task, resolve
 
 
 def train_and_test(spec: dict, dataset, splits: dict) -> dict:
@@ -31,16 +32,15 @@ def train_and_test(spec: dict, dataset, splits: dict) -> dict:
     of split `spec["split"]` and evaluate it on that split's test items."""
     import inspect
 
-    from ..commands._common import build_pipeline, group_kwargs
     from ..registry import get_pipeline_class
+    from .runs import build_pipeline, group_kwargs
 
     train_idx, test_idx = splits[spec["split"]]
     train, test = dataset.subset(train_idx), dataset.subset(test_idx)
     params = dict(spec.get("params") or {})
     accepted = inspect.signature(get_pipeline_class(spec["task"], spec["kind"]).__init__).parameters
-    for quiet in ("progress", "verbose"):  # the grid has its own progress bar
-        if quiet in accepted and quiet not in params:
-            params[quiet] = False
+    if "progress" in accepted and "progress" not in params:  # the grid has its own progress bar
+        params["progress"] = False
     model = build_pipeline(spec["task"], spec["kind"], params, int(spec["seed"]))
 
     fit_groups = group_kwargs(model.fit, train.groups) if spec.get("groups") else {}
@@ -58,10 +58,7 @@ def train_and_test(spec: dict, dataset, splits: dict) -> dict:
         "train_seconds": train_seconds,
         "predict_seconds_per_item": predict_seconds / max(len(test), 1),
     }
-    if spec["task"] == "speech":
-        result.update(speech_scores(list(test.y), predictions))
-    else:
-        result.update(image_scores(list(test.y), predictions, dataset.classes))
+    result.update(resolve(get_task(spec["task"]).scores)(list(test.y), predictions, dataset.classes))
     if spec.get("measure_size"):
         result["n_parameters"] = count_parameters(model)
         result["model_bytes"] = model_bytes(model)
@@ -81,8 +78,9 @@ def takes_groups(task: str, kind: str) -> bool:
     return "groups" in inspect.signature(get_pipeline_class(task, kind).fit).parameters
 
 
-def image_scores(truth: list[str], predicted, labels: list[str]) -> dict:
-    """Error rate, accuracy and the confusion matrix (rows: true class, columns: predicted)."""
+def class_scores(truth: list[str], predicted, labels: list[str]) -> dict:
+    """Error rate, accuracy and the confusion matrix (rows: true class, columns: predicted);
+    `labels` (the data set's classes) fix the matrix's first rows and columns."""
     predicted = [str(p) for p in predicted]
     index = {label: i for i, label in enumerate(labels)}
     for label in predicted:
@@ -96,9 +94,12 @@ def image_scores(truth: list[str], predicted, labels: list[str]) -> dict:
             "confusion": {"labels": list(index), "matrix": matrix.tolist()}}
 
 
-def speech_scores(references: list[str], hypotheses) -> dict:
+def transcript_scores(references: list[str], hypotheses, labels=None) -> dict:
     """Corpus WER and per-word counts from jiwer's alignment: confusion[ref][hyp] (hyp is the word
-    itself when correct, "<del>" for a deletion) and confusion["<ins>"][hyp] for insertions."""
+    itself when correct, "<del>" for a deletion) and confusion["<ins>"][hyp] for insertions.
+
+    `labels` is taken for the signature every task's scores share and not used: words are counted
+    as they occur."""
     import jiwer
 
     from ..base import word_error_rate

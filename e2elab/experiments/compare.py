@@ -1,9 +1,10 @@
 """`compare`: every pipeline of a task trained on the same splits with several seeds, side by side.
 
-Speech is split into folds of whole speakers (group k-fold; with as many folds as speakers this
-is leave-one-speaker-out). Images use the data set's own train/test split, or a stratified
-hold-out when it has none. Every pipeline sees exactly the same training and test items for a
-given (split, seed), so runs are matched and the pipelines are compared with paired tests.
+A task that holds groups out (speech) is split into folds of whole groups (group k-fold; with
+as many folds as speakers this is leave-one-speaker-out). The others (images) use the data set's
+own train/test split, or a stratified hold-out when it has none. Every pipeline sees exactly the
+same training and test items for a given (split, seed), so runs are matched and the pipelines
+are compared with paired tests.
 
 Writes ``RUN/results.json`` (schema in :mod:`e2elab.experiments.schemas`), one
 ``RUN/confusion_<kind>.json`` per pipeline (summed over runs) and ``RUN/cells/`` (one file per
@@ -19,16 +20,17 @@ from pathlib import Path
 
 import numpy as np
 
-from .cells import METRICS, takes_groups, train_and_test
+from ..tasks import get_task
+from .cells import takes_groups, train_and_test
 from .grid import Cell, record_configuration, run_grid
-from .schemas import RESULTS_SCHEMA, validate
+from .schemas import results_schema, validate
 from .stats import mean_ci, paired_test
 
 
 def load_data(task: str, data, on_error: str = "raise"):
     """(dataset, name): `data` is a Dataset, a built-in name or a path."""
-    from ..commands._common import load_task_data
     from ..data.dataset import Dataset
+    from .runs import load_task_data
 
     if isinstance(data, Dataset):
         if data.task != task:
@@ -38,15 +40,15 @@ def load_data(task: str, data, on_error: str = "raise"):
 
 
 def resolve_pipelines(task: str, pipelines) -> list[str]:
-    """The kinds asked for, or every registered pipeline of `task` (end-to-end first)."""
-    from ..registry import available_pipelines, get_pipeline_class
+    """The kinds asked for, or every registered pipeline of `task` (in the task's order: end-to-end first)."""
+    from ..registry import get_pipeline_class, pipeline_kinds
 
     if pipelines:
         kinds = list(pipelines)
         for kind in kinds:
             get_pipeline_class(task, kind)  # a clear error naming what exists
         return kinds
-    kinds = sorted((k for t, k in available_pipelines() if t == task), key=lambda k: (k != "end-to-end", k))
+    kinds = pipeline_kinds(task)
     if not kinds:
         raise ValueError(f"no pipeline is registered for task {task!r}")
     return kinds
@@ -64,10 +66,12 @@ def compare_splits(dataset, folds: int = 6, test_size: float = 0.25, split_seed:
     """({name: (train_idx, test_idx)}, {"kind", "folds"}) for `dataset`'s task (see the module docstring)."""
     from ..data.splits import group_kfold, has_real_groups, leave_one_group_out, train_test_indices
 
-    if dataset.task == "speech":
+    task = get_task(dataset.task)
+    if task.holdout == "groups":
         n_groups = len(np.unique(dataset.groups))
         if n_groups < 2:
-            raise ValueError("a speech comparison holds speakers out, but the data names fewer than two speakers")
+            raise ValueError(f"a {task.name} comparison holds {task.group_name}s out, but the data names fewer than two "
+                             f"{task.group_name}s")
         folds = min(folds, n_groups)
         if folds < 2:
             raise ValueError("--folds must be at least 2")
@@ -120,7 +124,7 @@ def compare(task: str, data, out=None, *, pipelines=None, seeds=(0, 1, 2), folds
                            progress=progress, desc=f"compare {task}")
     summary = summarise(task, data_name, split_info, kinds, cells, results)
     summary["seeds"] = seeds
-    validate(summary, RESULTS_SCHEMA)
+    validate(summary, results_schema())
     if out is not None:
         write_outputs(Path(out), summary, kinds, cells, results, task)
     return summary
@@ -145,19 +149,20 @@ def summarise(task, data_name, split_info, kinds, cells, results) -> dict:
             "n_test": float(np.mean([r["n_test"] for _, r in done])),
             "run_ids": [c.key.split("__", 1)[1] for c, _ in done],
         }
-        if task == "image":
+        if all("accuracy" in r for _, r in done):
             entry["accuracy"] = mean_ci([r["accuracy"] for _, r in done], bounds=(0.0, 1.0))
         pipelines[kind] = entry
     tests = []
     for a, b in itertools.combinations(kinds, 2):
         tests.append(paired_test(pipelines[a]["metric"]["runs"], pipelines[b]["metric"]["runs"], (a, b)))
-    return {"task": task, "data": data_name, "split": split_info, "metric": METRICS[task], "lower_is_better": True,
+    return {"task": task, "data": data_name, "split": split_info, "metric": get_task(task).metric, "lower_is_better": True,
             "pipelines": pipelines, "paired_tests": tests}
 
 
-def summed_confusion(task: str, outcomes: list[dict]) -> dict:
-    """Confusion counts of several runs added up (image: one matrix; speech: nested word counts)."""
-    if task == "image":
+def summed_confusion(outcomes: list[dict]) -> dict:
+    """Confusion counts of several runs added up: class matrices (with their labels) into one
+    matrix, or nested word counts (transcripts) into one table of counts."""
+    if all("matrix" in r["confusion"] for r in outcomes):
         labels: list[str] = []
         for r in outcomes:
             labels += [label for label in r["confusion"]["labels"] if label not in labels]
@@ -176,27 +181,28 @@ def summed_confusion(task: str, outcomes: list[dict]) -> dict:
 
 
 def write_outputs(run_dir: Path, summary: dict, kinds, cells, results, task) -> None:
-    from ..commands._common import write_json
+    from .runs import write_json
 
     write_json(run_dir / "results.json", summary)
     for kind in kinds:
         outcomes = [results[c.key] for c in cells if c.spec["kind"] == kind]
         write_json(run_dir / f"confusion_{kind}.json", {"task": task, "pipeline": kind, "runs": len(outcomes),
-                                                         **summed_confusion(task, outcomes)})
+                                                         **summed_confusion(outcomes)})
 
 
 def format_table(summary: dict) -> str:
     """The comparison as a plain-text table, with the paired tests below it."""
     metric = summary["metric"].upper() if summary["metric"] == "wer" else summary["metric"]
     header = ["pipeline", f"{metric} mean", "95% CI", "runs"]
-    if summary["task"] == "image":
+    with_accuracy = all("accuracy" in entry for entry in summary["pipelines"].values())
+    if with_accuracy:
         header += ["accuracy"]
     header += ["train s", "predict ms/item", "parameters", "model bytes"]
     rows = [header]
     for kind, entry in summary["pipelines"].items():
         m = entry["metric"]
         row = [kind, f"{m['mean']:.4f}", _interval(m["ci95"]), str(len(m["runs"]))]
-        if summary["task"] == "image":
+        if with_accuracy:
             row.append(f"{entry['accuracy']['mean']:.4f}")
         row += [f"{entry['train_seconds']:.1f}", f"{1000 * entry['predict_seconds_per_item']:.3f}",
                 _int(entry["n_parameters"]), _int(entry["model_bytes"])]

@@ -1,11 +1,12 @@
 """`curve`: learning curves of the pipelines, the laws they follow, and where they cross.
 
 Each pipeline is trained several times (one per seed) on training sets of growing size and
-tested on one fixed test set: the data set's own test split, or a held-out part (whole speakers
-for speech, stratified by class for images). Sizes are counted in items for images (subsets
-stratified by class) and in speakers for speech (every clip of the chosen speakers), so that a
-speech curve says how many *speakers* of data a pipeline needs. A given (size, seed) gives the
-same training items to every pipeline.
+tested on one fixed test set: the data set's own test split, or a held-out part (whole groups
+for a task that holds groups out, such as speakers for speech; stratified by class otherwise).
+Sizes are counted in the task's curve unit (:attr:`e2elab.tasks.Task.curve_unit`): items
+(subsets stratified by class) for images, groups (every item of the chosen groups) for speech,
+so that a speech curve says how many *speakers* of data a pipeline needs. A given (size, seed)
+gives the same training items to every pipeline.
 
 To each pipeline's runs the law error(n) = a + b * n**-c is fitted (:mod:`.laws`); the fit is
 checked by refitting without the largest size and predicting it; the crossover of the
@@ -23,10 +24,11 @@ from pathlib import Path
 import numpy as np
 
 from . import laws
-from .cells import METRICS, takes_groups, train_and_test
+from ..tasks import get_task
+from .cells import takes_groups, train_and_test
 from .compare import load_data, resolve_pipelines, split_digest
 from .grid import Cell, record_configuration, run_grid
-from .schemas import CURVE_SCHEMA, validate
+from .schemas import curve_schema, validate
 from .stats import mean_ci
 
 DEFAULT_IMAGE_SIZES = (50, 100, 200, 500, 1000, 2000, 5000)
@@ -79,9 +81,10 @@ def fixed_test_split(dataset, test_size: float = 0.25, test_groups: int = 1) -> 
     if {"train", "test"} <= set(dataset.splits):
         pool, test = train_test_indices(dataset, kind="predefined")
         return pool, test, "predefined"
-    if dataset.task == "speech":
+    task = get_task(dataset.task)
+    if task.holdout == "groups":
         pool, test = group_holdout(dataset.groups, test_size=float(test_groups), seed=0)
-        return pool, test, f"{test_groups} speaker(s) held out"
+        return pool, test, f"{test_groups} {task.group_name}(s) held out"
     pool, test = train_test_indices(dataset, test_size=test_size, seed=0)
     return pool, test, "held out"
 
@@ -104,7 +107,8 @@ def curve(task: str, data, out=None, *, pipelines=None, sizes=None, seeds=(0, 1,
     params = params or {}
     seeds = [int(s) for s in seeds]
     pool, test_idx, test_how = fixed_test_split(dataset, test_size, test_groups)
-    unit, by = ("groups", "group") if task == "speech" else ("items", "class")
+    unit = get_task(task).curve_unit
+    by = "group" if unit == "groups" else "class"
     pool_size = len(np.unique(dataset.groups[pool])) if unit == "groups" else len(pool)
     ns = resolve_sizes(sizes, pool_size, unit)
 
@@ -131,9 +135,9 @@ def curve(task: str, data, out=None, *, pipelines=None, sizes=None, seeds=(0, 1,
                            progress=progress, desc=f"curve {task}")
 
     test_info = {"how": test_how, "n_items": int(len(test_idx))}
-    if task == "speech":
+    if unit == "groups":
         test_info["groups"] = sorted(set(dataset.groups[test_idx].tolist()))
-    summary = {"task": task, "data": data_name, "metric": METRICS[task], "lower_is_better": True, "unit": unit,
+    summary = {"task": task, "data": data_name, "metric": get_task(task).metric, "lower_is_better": True, "unit": unit,
                "test": test_info, "seeds": seeds, "sizes": ns, "min_updates": min_updates, "pipelines": {}}
     boots = {}
     for kind in kinds:
@@ -141,10 +145,10 @@ def curve(task: str, data, out=None, *, pipelines=None, sizes=None, seeds=(0, 1,
         summary["pipelines"][kind], boots[kind] = summarise_pipeline(done, ns, target, n_boot)
     summary.update(crossing(summary, boots))
     summary["target"] = target_sizes(summary, boots, target)
-    validate(summary, CURVE_SCHEMA)
+    validate(summary, curve_schema())
     if out is not None:
-        from ..commands._common import write_json
         from .plots import plot_curve
+        from .runs import write_json
 
         write_json(Path(out) / "curve.json", summary)
         plot_curve(summary, Path(out) / "curve.png")

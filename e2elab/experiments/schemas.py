@@ -1,7 +1,9 @@
 """JSON schemas of `results.json` (compare) and `curve.json` (curve), and a validator.
 
 The schemas are the contract of DESIGN.md: the keys listed there are required; further keys
-(paired tests, accuracy beside error, bootstrap intervals) are allowed. `validate` uses the
+(paired tests, accuracy beside error, bootstrap intervals) are allowed. The task and metric must
+be those of a registered task, so :func:`results_schema` and :func:`curve_schema` build the
+schemas from the task registry as it stands when they are called. `validate` uses the
 `jsonschema` package when it is installed and otherwise a small validator that understands the
 subset of JSON Schema used here (type, properties, required, items, enum, minimum, minItems,
 maxItems, additionalProperties as a schema).
@@ -13,8 +15,6 @@ NUMBER = {"type": "number"}
 NUMBER_OR_NULL = {"type": ["number", "null"]}
 INTERVAL = {"type": "array", "items": NUMBER, "minItems": 2, "maxItems": 2}
 INTERVAL_OR_NULL = {"type": ["array", "null"], "items": NUMBER, "minItems": 2, "maxItems": 2}
-TASK = {"type": "string", "enum": ["speech", "image"]}
-METRIC = {"type": "string", "enum": ["wer", "error"]}
 
 SUMMARY = {
     "type": "object",
@@ -22,39 +22,14 @@ SUMMARY = {
     "properties": {"mean": NUMBER_OR_NULL, "ci95": INTERVAL_OR_NULL, "runs": {"type": "array", "items": NUMBER}},
 }
 
-RESULTS_SCHEMA = {
-    "$schema": "https://json-schema.org/draft/2020-12/schema",
-    "title": "e2elab compare results.json",
-    "type": "object",
-    "required": ["task", "data", "split", "metric", "lower_is_better", "pipelines"],
-    "properties": {
-        "task": TASK,
-        "data": {"type": "string"},
-        "split": {
-            "type": "object",
-            "required": ["kind", "folds"],
-            "properties": {"kind": {"type": "string"}, "folds": {"type": "integer", "minimum": 1}},
-        },
-        "metric": METRIC,
-        "lower_is_better": {"type": "boolean"},
-        "pipelines": {
-            "type": "object",
-            "additionalProperties": {
-                "type": "object",
-                "required": ["metric", "train_seconds", "predict_seconds_per_item", "n_parameters", "model_bytes"],
-                "properties": {
-                    "metric": SUMMARY,
-                    "accuracy": SUMMARY,
-                    "train_seconds": NUMBER,
-                    "predict_seconds_per_item": NUMBER,
-                    "n_parameters": {"type": ["integer", "null"], "minimum": 0},
-                    "model_bytes": {"type": ["integer", "null"], "minimum": 0},
-                },
-            },
-        },
-        "paired_tests": {"type": "array", "items": {"type": "object", "required": ["a", "b", "n_pairs"]}},
-    },
-}
+def _task_and_metric() -> tuple[dict, dict]:
+    """The "task" and "metric" properties: enums of the registered tasks' names and metrics."""
+    from ..tasks import tasks
+
+    registered = tasks()
+    return ({"type": "string", "enum": [t.name for t in registered]},
+            {"type": "string", "enum": sorted({t.metric for t in registered})})
+
 
 POINT = {
     "type": "object",
@@ -74,45 +49,87 @@ CROSSING = {
     "properties": {"n": NUMBER, "ci95": INTERVAL_OR_NULL},
 }
 
-CURVE_SCHEMA = {
-    "$schema": "https://json-schema.org/draft/2020-12/schema",
-    "title": "e2elab curve curve.json",
-    "type": "object",
-    "required": ["task", "data", "metric", "pipelines", "crossover"],
-    "properties": {
-        "task": TASK,
-        "data": {"type": "string"},
-        "metric": METRIC,
-        "pipelines": {
-            "type": "object",
-            "additionalProperties": {
+
+def results_schema() -> dict:
+    """The schema of `compare`'s results.json."""
+    task, metric = _task_and_metric()
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "title": "e2elab compare results.json",
+        "type": "object",
+        "required": ["task", "data", "split", "metric", "lower_is_better", "pipelines"],
+        "properties": {
+            "task": task,
+            "data": {"type": "string"},
+            "split": {
                 "type": "object",
-                "required": ["points", "law", "extrapolation_check"],
-                "properties": {
-                    "points": {"type": "array", "items": POINT, "minItems": 1},
-                    "law": {"anyOf": [LAW, {"type": "null"}]},
-                    "extrapolation_check": {
-                        "anyOf": [
-                            {"type": "object", "required": ["n", "predicted", "observed"],
-                             "properties": {"n": NUMBER, "predicted": NUMBER, "observed": NUMBER}},
-                            {"type": "null"},
-                        ]
+                "required": ["kind", "folds"],
+                "properties": {"kind": {"type": "string"}, "folds": {"type": "integer", "minimum": 1}},
+            },
+            "metric": metric,
+            "lower_is_better": {"type": "boolean"},
+            "pipelines": {
+                "type": "object",
+                "additionalProperties": {
+                    "type": "object",
+                    "required": ["metric", "train_seconds", "predict_seconds_per_item", "n_parameters", "model_bytes"],
+                    "properties": {
+                        "metric": SUMMARY,
+                        "accuracy": SUMMARY,
+                        "train_seconds": NUMBER,
+                        "predict_seconds_per_item": NUMBER,
+                        "n_parameters": {"type": ["integer", "null"], "minimum": 0},
+                        "model_bytes": {"type": ["integer", "null"], "minimum": 0},
                     },
                 },
             },
+            "paired_tests": {"type": "array", "items": {"type": "object", "required": ["a", "b", "n_pairs"]}},
         },
-        "crossover": {"anyOf": [CROSSING, {"type": "null"}]},
-        "crossover_explanation": {"type": "string"},
-        "target": {
-            "anyOf": [
-                {"type": "object", "required": ["error", "n_needed"],
-                 "properties": {"error": NUMBER,
-                                "n_needed": {"type": "object", "additionalProperties": NUMBER_OR_NULL}}},
-                {"type": "null"},
-            ]
+    }
+
+
+def curve_schema() -> dict:
+    """The schema of `curve`'s curve.json."""
+    task, metric = _task_and_metric()
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "title": "e2elab curve curve.json",
+        "type": "object",
+        "required": ["task", "data", "metric", "pipelines", "crossover"],
+        "properties": {
+            "task": task,
+            "data": {"type": "string"},
+            "metric": metric,
+            "pipelines": {
+                "type": "object",
+                "additionalProperties": {
+                    "type": "object",
+                    "required": ["points", "law", "extrapolation_check"],
+                    "properties": {
+                        "points": {"type": "array", "items": POINT, "minItems": 1},
+                        "law": {"anyOf": [LAW, {"type": "null"}]},
+                        "extrapolation_check": {
+                            "anyOf": [
+                                {"type": "object", "required": ["n", "predicted", "observed"],
+                                 "properties": {"n": NUMBER, "predicted": NUMBER, "observed": NUMBER}},
+                                {"type": "null"},
+                            ]
+                        },
+                    },
+                },
+            },
+            "crossover": {"anyOf": [CROSSING, {"type": "null"}]},
+            "crossover_explanation": {"type": "string"},
+            "target": {
+                "anyOf": [
+                    {"type": "object", "required": ["error", "n_needed"],
+                     "properties": {"error": NUMBER,
+                                    "n_needed": {"type": "object", "additionalProperties": NUMBER_OR_NULL}}},
+                    {"type": "null"},
+                ]
+            },
         },
-    },
-}
+    }
 
 
 class SchemaError(ValueError):

@@ -1,6 +1,7 @@
 """``explain(model, inputs)``: why each pipeline gave its answer, and how far to trust that.
 
-Dispatches on the fitted pipeline's task and kind:
+Dispatches on the fitted pipeline's task and kind, through the explainers its task declares
+(:attr:`e2elab.tasks.Task.explainers`); the built-in tasks declare:
 
 ==========  ==============  ========================================================  ===========================
 task        pipeline        methods (first = default)                                  module
@@ -79,9 +80,9 @@ def explain(model, inputs, methods=None, out_dir=None, target=None, names=None, 
         model = load(model)
     if options.get("max_seconds") is None:
         options.pop("max_seconds", None)  # each pipeline's own limit applies
-    elif getattr(model, "task", None) != "speech":
-        raise ParameterError(f"max_seconds limits speech clips; a {getattr(model, 'task', None)} model applies "
-                             "its own max_pixels limit instead")
+    elif _item_kind(model) != "audio":
+        raise ParameterError(f"max_seconds limits audio clips; a {getattr(model, 'task', None)} model applies "
+                             "its own limit instead")
     inputs = list(inputs)
     if not inputs:
         raise DataError(None, "no inputs to explain")
@@ -107,18 +108,20 @@ def check_options(options: dict) -> None:
 
 
 def _explainer(model):
+    """The explain function the model's task declares for its kind of pipeline."""
+    from ..tasks import get_task, task_names
+
     task, kind = getattr(model, "task", None), getattr(model, "kind", None)
-    if (task, kind) == ("image", "end-to-end"):
-        from .image_end_to_end import explain_image_end_to_end as fn
-    elif (task, kind) == ("image", "traditional"):
-        from .image_traditional import explain_image_traditional as fn
-    elif (task, kind) == ("speech", "end-to-end"):
-        from .speech_end_to_end import explain_speech_end_to_end as fn
-    elif (task, kind) == ("speech", "traditional"):
-        from .speech_traditional import explain_speech_traditional as fn
-    else:
+    if task not in task_names():
         raise TypeError(f"cannot explain a {type(model).__name__}: not a fitted e2elab pipeline (task {task!r}, kind {kind!r})")
-    return fn
+    return get_task(task).explainer(kind)
+
+
+def _item_kind(model) -> str | None:
+    from ..tasks import get_task, task_names
+
+    task = getattr(model, "task", None)
+    return get_task(task).item_kind if task in task_names() else None
 
 
 def input_names(inputs) -> list[str]:

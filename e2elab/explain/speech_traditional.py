@@ -77,7 +77,7 @@ class HmmExplainer:
     """The pieces of a fitted traditional recogniser the explanation needs, taken from its public attributes."""
 
     def __init__(self, estimator):
-        from ..speech.decode import build_graph
+        from ..speech.hmm_decode import build_graph
 
         self.estimator = estimator
         self.phone_index = {p: i for i, p in enumerate(estimator.phones_)}
@@ -85,7 +85,7 @@ class HmmExplainer:
                                  estimator.model_.n_states, estimator.model_.log_self)
 
     def decode(self, feats: np.ndarray):
-        from ..speech.decode import viterbi_decode
+        from ..speech.hmm_decode import viterbi_decode
 
         est = self.estimator
         state_ll = est.model_.gmm.log_likelihoods(feats)  # (T, S)

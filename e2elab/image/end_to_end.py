@@ -1,17 +1,9 @@
 """The end-to-end image classifier: pixels -> residual CNN -> class, trained by e2elab.nn.
 
-What adapts to the data (each can be set explicitly):
-
-* input_size=None: the median short side of the training images, clipped to [16, 64] pixels and
-  rounded to a multiple of 8 (USPS digits stay at 16 px, 128 px photos become 64 px);
-* source_scale=2: training images are kept at up to twice the input size (never above their own
-  median size), and each random crop is cut from that copy and area-averaged down, so a
-  zoomed-in crop shows the photo's own detail instead of upsampled pixels;
-* depth=None: one stage per halving down to 2 px, at most 4 (16 px: 3 stages, 32 px and up: 4);
-* channels="auto": colour (3) when any training image has differing channels, else grayscale (1);
-* augment="auto": the "photo" policy for colour data (random-resized crops of 36-100 % of the
-  area, horizontal flips, colour jitter, cutmix), the "glyph" policy for grayscale data (small
-  zoom, shift and rotation, no flips: a mirrored 2 or 3 is not a digit; no cutmix).
+The input size, depth and augmentation adapt to the data (see the parameters), and so does colour:
+3 channels when any training image has differing channels, else 1. Training crops are cut from
+copies kept at up to twice the input size and area-averaged down, so a zoomed-in crop shows the
+photo's own detail instead of upsampled pixels.
 
 Training uses the shared loop (AdamW or SGD with Nesterov momentum, one-cycle schedule, label
 smoothing, gradient clipping) on a stratified validation split taken from the training data,
@@ -25,7 +17,6 @@ that crops are cut from, and (N, C, S, S) at the input size for statistics and v
 
 from __future__ import annotations
 
-import logging
 import math
 import os
 
@@ -38,87 +29,103 @@ from ..base import ModelState, PipelineMixin, Stage
 from ..data.image import MAX_PIXELS, as_image
 from ..errors import DataError, ParameterError
 from ..nn import OPTIMIZERS
-from ..params import DEVICE, Choice, Int, IntOptions, Real
+from ..params import DEVICE, Choice, Int, Real
 from ..registry import register_pipeline
 from .calibration import calibration_report, fit_temperature
-from .classes import drop_single_image_classes
 from .model import ResidualCNN
-from .transforms import (POLICIES, RESIZE_MODES, Augment, augmentation_policy, channel_stats, decode_squares,
-                         fit_square, is_colour, mix_batch, normalise, tta_views, to_chw)
+from .presets import PRESETS
+from .transforms import PRESETS as AUGMENTATION_PRESETS
+from .transforms import (RESIZE_MODES, Augment, ImageAugmentation, channel_stats, decode_squares, fit_square,
+                         is_colour, mix_batch, normalise, to_chw, tta_views)
 
-log = logging.getLogger(__name__)
-
+SOURCE_SCALE = 2.0  # training crops are cut from copies kept up to this many times the input size
+LABEL_SMOOTHING = 0.1
 # Parameters that do not change what the network learns: a checkpoint folder written under other
 # values of these is still the same run (test-time views and calibration come after training).
-NOT_TRAINING = {"device", "num_workers", "checkpoint_dir", "progress", "tta", "calibrate"}
+NOT_TRAINING = {"device", "checkpoint_dir", "progress", "tta"}
 
 
 @register_pipeline("image", "end-to-end")
 class EndToEndImageClassifier(PipelineMixin, ClassifierMixin, BaseEstimator):
     """Residual CNN image classifier with calibrated probabilities (see the module docstring).
 
-    Network: width (channels of the first stage, doubled per stage), depth (stages; None adapts),
-    blocks (residual blocks per stage), dropout, stem_pool (halve the resolution after the first
-    convolution: a CPU training step at 64 px then costs a third as much in float32, less than half
-    under bfloat16). Input: input_size (None adapts),
-    source_scale (training crops are cut from copies kept this many times larger, where the
-    images are that large, so that a zoomed-in crop keeps its detail), resize ("pad" keeps the
-    whole image, "crop" fills the square), channels ("auto", 1 or 3). Training: epochs, batch_size, optimizer
-    ("adamw", or "sgd": Nesterov momentum with L2 decay, the classic residual-CNN recipe), lr
-    (peak of the one-cycle schedule; None: the optimizer's own, e2elab.nn.DEFAULT_LR), weight_decay,
-    label_smoothing, validation_fraction (stratified, for model selection and calibration),
-    patience (early stopping), augment ("auto", "photo", "glyph", "none"), flip and mix (None: the
-    policy's choice; mix "mixup" | "cutmix" | "none"), tta (average the logits of a few test-time
-    views), calibrate (temperature scaling). Run: device, amp (mixed precision in training:
-    bfloat16 autocast on CPUs with native bfloat16 instructions, about twice as fast there, and on
-    CUDA), num_workers, checkpoint_dir, progress, on_error ("raise", or "skip" unreadable images
-    and single-image classes, counted in `n_skipped_`), max_pixels (largest image accepted, file or
-    array, in pixels), seed.
+    Parameters
+    ----------
+    preset : {"default", "cpu"}, default="default"
+        "cpu": pool after the first convolution and train with SGD, about three times faster on
+        CPUs without bfloat16 instructions (:mod:`e2elab.image.presets`).
+    width, depth : int, default=32, None
+        Channels of the first stage (doubled at every stage), and stages, each halving the
+        resolution (None: one per halving down to 2 px, at most 4).
+    dropout : float, default=0.0
+        Dropout before the classifier.
+    input_size : int or None, default=None
+        Side of the square the network sees; None: the training images' median short side,
+        clipped to [16, 64] px and rounded to a multiple of 8 (USPS stays at 16 px).
+    resize : {"pad", "crop"}, default="pad"
+        "pad" keeps the whole image (borders filled with its edge); "crop" fills the square.
+    epochs, batch_size : int, default=20, 64
+        Passes over the training images, and images per batch.
+    optimizer, lr : {"adamw", "sgd"} or None, float or None, default=None
+        "sgd": Nesterov momentum with L2 decay (None: the preset's optimizer); `lr` is the peak of
+        the one-cycle schedule (None: the optimizer's own, e2elab.nn.DEFAULT_LR).
+    weight_decay : float, default=5e-4
+        Weight decay (AdamW) or L2 penalty (SGD).
+    validation_fraction, patience : float, int or None, default=0.1, None
+        Stratified share of the training images held out for calibration and early stopping,
+        which `patience` epochs without a better validation loss trigger (keeping the best epoch).
+    augment : {"auto", "photo", "glyph", "none"} or ImageAugmentation, default="auto"
+        Changes of the training images: a preset of :class:`~e2elab.image.transforms.ImageAugmentation`
+        or one of your own; "auto": "photo" for colour images, "glyph" (no flips) for grayscale.
+    tta : bool, default=False
+        Average the logits of a few test-time views (shifts, and mirror images where flips are allowed).
+    device : str, default="auto"
+        "auto" (CUDA when present, else CPU), "cpu", "cuda", "cuda:N" or "mps".
+    amp : bool, default=True
+        Mixed precision in training, on CUDA and on CPUs with bfloat16 instructions (twice as fast).
+    checkpoint_dir : str or None, default=None
+        Folder for per-epoch checkpoints; a rerun of the same run resumes from it.
+    progress : bool or None, default=None
+        Progress bars; None: in a terminal or a notebook.
+    on_error : {"raise", "skip"}, default="raise"
+        An unreadable image or a single-image class raises a DataError, or is skipped and counted.
+    max_pixels : int, default=e2elab.data.image.MAX_PIXELS
+        Largest image accepted (file or array), in pixels.
+    seed : int, default=0
+        Seeds the initialisation, batch order, augmentation and validation split.
     """
 
     _parameter_constraints = {
-        "width": [Int(1)], "depth": [Int(1), None], "blocks": [Int(1)], "dropout": [Real(0, 1, closed="left")],
-        "stem_pool": ["boolean"], "input_size": [Int(8), None], "source_scale": [Real(1)],
-        "resize": [Choice(*RESIZE_MODES)], "channels": [Choice("auto"), IntOptions({1, 3})], "epochs": [Int(1)],
-        "batch_size": [Int(1)], "optimizer": [Choice(*OPTIMIZERS)], "lr": [Real(0, closed="neither"), None],
-        "weight_decay": [Real(0)], "label_smoothing": [Real(0, 1, closed="left")],
+        "preset": [Choice(*PRESETS)], "width": [Int(1)], "depth": [Int(1), None], "dropout": [Real(0, 1, closed="left")],
+        "input_size": [Int(8), None], "resize": [Choice(*RESIZE_MODES)], "epochs": [Int(1)], "batch_size": [Int(1)],
+        "optimizer": [Choice(*OPTIMIZERS), None], "lr": [Real(0, closed="neither"), None], "weight_decay": [Real(0)],
         "validation_fraction": [Real(0, 1, closed="left")], "patience": [Int(1), None],
-        "augment": [Choice("auto", *POLICIES)], "flip": ["boolean", None], "mix": [Choice("none", "mixup", "cutmix"), None],
-        "tta": ["boolean"], "calibrate": ["boolean"], "device": [DEVICE], "amp": ["boolean"], "num_workers": [Int(0)],
-        "checkpoint_dir": [str, os.PathLike, None], "progress": ["boolean", None],
+        "augment": [Choice("auto", *AUGMENTATION_PRESETS), ImageAugmentation], "tta": ["boolean"], "device": [DEVICE],
+        "amp": ["boolean"], "checkpoint_dir": [str, os.PathLike, None], "progress": ["boolean", None],
         "on_error": [Choice("raise", "skip")], "max_pixels": [Int(1)], "seed": [Int(0)],
     }
 
-    def __init__(self, width=32, depth=None, blocks=1, dropout=0.0, stem_pool=False, input_size=None, source_scale=2.0,
-                 resize="pad", channels="auto", epochs=20, batch_size=64, optimizer="adamw", lr=None, weight_decay=5e-4,
-                 label_smoothing=0.1, validation_fraction=0.1, patience=None, augment="auto", flip=None, mix=None,
-                 tta=False, calibrate=True, device="auto", amp=True, num_workers=0, checkpoint_dir=None,
-                 progress=None, on_error="raise", max_pixels=MAX_PIXELS, seed=0):
+    def __init__(self, preset="default", width=32, depth=None, dropout=0.0, input_size=None, resize="pad", epochs=20,
+                 batch_size=64, optimizer=None, lr=None, weight_decay=5e-4, validation_fraction=0.1, patience=None,
+                 augment="auto", tta=False, device="auto", amp=True, checkpoint_dir=None, progress=None,
+                 on_error="raise", max_pixels=MAX_PIXELS, seed=0):
+        self.preset = preset
         self.width = width
         self.depth = depth
-        self.blocks = blocks
         self.dropout = dropout
-        self.stem_pool = stem_pool
         self.input_size = input_size
-        self.source_scale = source_scale
         self.resize = resize
-        self.channels = channels
         self.epochs = epochs
         self.batch_size = batch_size
         self.optimizer = optimizer
         self.lr = lr
         self.weight_decay = weight_decay
-        self.label_smoothing = label_smoothing
         self.validation_fraction = validation_fraction
         self.patience = patience
         self.augment = augment
-        self.flip = flip
-        self.mix = mix
         self.tta = tta
-        self.calibrate = calibrate
         self.device = device
         self.amp = amp
-        self.num_workers = num_workers
         self.checkpoint_dir = checkpoint_dir
         self.progress = progress
         self.on_error = on_error
@@ -138,24 +145,22 @@ class EndToEndImageClassifier(PipelineMixin, ClassifierMixin, BaseEstimator):
         median_side = self._median_side(X)
         self.input_size_ = int(self.input_size) if self.input_size else int(min(64, max(16, 8 * round(median_side / 8))))
         # Training crops are cut from a larger copy when the images have the pixels for it.
-        source_size = int(min(self.input_size_ * max(1.0, float(self.source_scale)), max(self.input_size_, median_side)))
-        squares, kept, skipped = decode_squares(X, source_size, self.resize, self.on_error, self.progress,
+        source_size = int(min(self.input_size_ * SOURCE_SCALE, max(self.input_size_, median_side)))
+        squares, kept, skipped = decode_squares(X, source_size, self.resize, self.on_error, self._show_progress(),
                                                 "decoding training images", self.max_pixels)
         y = y[kept]
-        keep, skipped = drop_single_image_classes(y, skipped, self.on_error)
+        keep, skipped = self._drop_small_classes(y, skipped, "image")
         squares, y = [squares[i] for i in keep], y[keep]
-        self.skipped_, self.n_skipped_ = skipped, len(skipped)
-        if skipped:
-            log.warning("skipped %d training item(s): %s", len(skipped), "; ".join(f"{a}: {b}" for a, b in skipped[:5]))
-        self.channels_ = self._resolve_channels(squares)
+        self._record_skipped(skipped, "training image")
+        self.channels_ = 3 if any(is_colour(sq) for sq in squares) else 1
         sources = to_chw(squares, self.channels_)  # (N, C, S_source, S_source) uint8
         images = sources if source_size == self.input_size_ else to_chw(
             [fit_square(sq, self.input_size_, self.resize) for sq in squares], self.channels_)  # (N, C, S, S) uint8
         self.classes_ = np.array(sorted(set(y.tolist())))
         targets = torch.as_tensor(np.searchsorted(self.classes_, y), dtype=torch.long)
         self.mean_, self.std_ = channel_stats(images)
-        self.policy_ = augmentation_policy(self.augment, self.channels_, self.flip, self.mix)
-        halvings = int(math.log2(self.input_size_)) - 1 - int(bool(self.stem_pool))
+        self.policy_ = ImageAugmentation.of(self.augment, self.channels_)
+        halvings = int(math.log2(self.input_size_)) - 1 - int(PRESETS[self.preset].stem_pool)
         self.depth_ = int(self.depth) if self.depth else max(1, min(4, halvings))
 
         fit_idx, val_idx = (np.arange(len(y)), np.zeros(0, dtype=int))
@@ -164,16 +169,17 @@ class EndToEndImageClassifier(PipelineMixin, ClassifierMixin, BaseEstimator):
         seed_everything(self.seed)
         self.network_ = self._build_network().to(memory_format=torch.channels_last)
         if self.input_size_ < self.network_.min_input:
-            pooled = " with stem_pool" if self.stem_pool else ""
-            raise ParameterError(f"input_size {self.input_size_} is too small for depth {self.depth_}{pooled} "
+            raise ParameterError(f"input_size {self.input_size_} is too small for depth {self.depth_} with preset "
+                                 f"{self.preset!r} "
                                  f"(needs at least {self.network_.min_input} px)")
-        augment = Augment(**{k: v for k, v in self.policy_.items() if k not in ("mix", "name")}, out_size=self.input_size_)
-        config = TrainConfig(epochs=self.epochs, batch_size=self.batch_size, optimizer=self.optimizer,
+        augment = self.policy_.transform(out_size=self.input_size_)
+        config = TrainConfig(epochs=self.epochs, batch_size=self.batch_size,
+                             optimizer=self.optimizer or PRESETS[self.preset].optimizer,
                              lr=None if self.lr is None else float(self.lr),
                              weight_decay=self.weight_decay, patience=self.patience, monitor="val_loss",
                              keep="best" if self.patience else "last",
-                             device=self.device, amp=bool(self.amp), cpu_amp=True, num_workers=self.num_workers,
-                             seed=self.seed, checkpoint_dir=self.checkpoint_dir, progress=self.progress)
+                             device=self.device, amp=bool(self.amp), cpu_amp=True,
+                             seed=self.seed, checkpoint_dir=self.checkpoint_dir, progress=self._show_progress())
         train_set = _TensorImages(sources[fit_idx], targets[fit_idx])
         val_set = _TensorImages(images[val_idx], targets[val_idx]) if len(val_idx) else None
         result = train(self.network_, train_set, self._training_step(augment), config, val_data=val_set,
@@ -185,7 +191,7 @@ class EndToEndImageClassifier(PipelineMixin, ClassifierMixin, BaseEstimator):
         return self
 
     def _training_step(self, augment: Augment):
-        mean, std, mix, smoothing = self.mean_, self.std_, self.policy_["mix"], self.label_smoothing
+        mean, std, mix, smoothing = self.mean_, self.std_, self.policy_.mix, LABEL_SMOOTHING
 
         def step(module, batch, device):
             x, y = batch[0].to(device, non_blocking=True), batch[1].to(device, non_blocking=True)
@@ -217,7 +223,7 @@ class EndToEndImageClassifier(PipelineMixin, ClassifierMixin, BaseEstimator):
         """Logits (B, K) of a normalised batch, averaged over test-time views when `tta` is set."""
         if not tta:
             return module(x)
-        views = tta_views(x, self.policy_["flip"])
+        views = tta_views(x, self.policy_.flip)
         return torch.stack([module(v.contiguous(memory_format=torch.channels_last)) for v in views]).mean(0)
 
     def _fit_temperature(self, val_set):
@@ -227,18 +233,18 @@ class EndToEndImageClassifier(PipelineMixin, ClassifierMixin, BaseEstimator):
         loader = torch.utils.data.DataLoader(val_set, batch_size=256, collate_fn=_identity)
         with torch.no_grad():
             logits, labels = self._logits_of(self.network_, loader, torch.device("cpu"), tta=bool(self.tta))
-        if self.calibrate:
-            self.temperature_ = fit_temperature(logits, labels)
+        self.temperature_ = fit_temperature(logits, labels)
         self.calibration_ = calibration_report(logits, labels, self.temperature_)
 
     # ---- prediction ----------------------------------------------------------------------------
 
     def preprocess(self, X) -> torch.Tensor:
         """Raw items -> the normalised batch (B, C, S, S) the network takes."""
+        self._check_fitted()
         return normalise(self._squares(X), self.mean_, self.std_)
 
     def _squares(self, X) -> torch.Tensor:
-        squares, _, _ = decode_squares(list(X), self.input_size_, self.resize, "raise", self.progress,
+        squares, _, _ = decode_squares(list(X), self.input_size_, self.resize, "raise", self._show_progress(),
                                        "decoding images", self.max_pixels)
         if not squares:
             return torch.zeros((0, self.channels_, self.input_size_, self.input_size_), dtype=torch.uint8)
@@ -246,6 +252,7 @@ class EndToEndImageClassifier(PipelineMixin, ClassifierMixin, BaseEstimator):
 
     def decision_function(self, X) -> np.ndarray:
         """Calibrated class scores (logits / temperature), (N, K)."""
+        self._check_fitted()
         squares = self._squares(X)
         self.network_.eval()
         out = []
@@ -260,6 +267,7 @@ class EndToEndImageClassifier(PipelineMixin, ClassifierMixin, BaseEstimator):
         return torch.softmax(torch.from_numpy(scores).double(), dim=1).numpy()
 
     def predict(self, X) -> np.ndarray:
+        self._check_fitted()
         return self.classes_[self.decision_function(X).argmax(axis=1)]
 
     def predict_details(self, X, top_k: int | None = 5) -> list[dict]:
@@ -297,6 +305,7 @@ class EndToEndImageClassifier(PipelineMixin, ClassifierMixin, BaseEstimator):
 
     def stage_outputs(self, item, layers: list[str] | None = None) -> dict:
         """Each stage's output for one image; `layers` picks the feature maps (None: all)."""
+        self._check_fitted()
         image = as_image(item, max_pixels=self.max_pixels)
         square = self._squares([image])  # (1, C, S, S)
         x = normalise(square, self.mean_, self.std_)
@@ -317,25 +326,26 @@ class EndToEndImageClassifier(PipelineMixin, ClassifierMixin, BaseEstimator):
     # ---- saving --------------------------------------------------------------------------------
 
     def _get_state(self) -> ModelState:
+        self._check_fitted()
         arrays = {f"network/{k}": v.detach().cpu().numpy() for k, v in self.network_.state_dict().items()}
         meta = {"classes": self.classes_.tolist(), "input_size": self.input_size_, "depth": self.depth_,
-                "channels": self.channels_, "mean": self.mean_, "std": self.std_, "policy": self.policy_,
+                "channels": self.channels_, "mean": self.mean_, "std": self.std_, "policy": self.policy_.to_dict(),
                 "temperature": self.temperature_, "calibration": self.calibration_, "history": self.history_,
                 "best_epoch": self.best_epoch_, "skipped": [list(s) for s in self.skipped_]}
         return ModelState(meta=meta, arrays=arrays)
 
     @classmethod
     def _from_state(cls, params, state: ModelState):
-        model = cls(**{"optimizer": "adamw", "stem_pool": False, **params})  # defaults of models saved before these existed
+        augment = params["augment"]  # e2elab.json holds a policy object as a plain dict of its fields
+        model = cls(**{**params, "augment": ImageAugmentation.from_dict(augment) if isinstance(augment, dict) else augment})
         meta = state.meta
         model.classes_ = np.array(meta["classes"])
         model.input_size_, model.depth_, model.channels_ = meta["input_size"], meta["depth"], meta["channels"]
-        model.mean_, model.std_, model.policy_ = meta["mean"], meta["std"], dict(meta["policy"])
-        model.policy_["scale"] = tuple(model.policy_["scale"])
+        model.mean_, model.std_ = meta["mean"], meta["std"]
+        model.policy_ = ImageAugmentation.from_dict(meta["policy"])
         model.temperature_, model.calibration_ = meta["temperature"], meta["calibration"]
         model.history_, model.best_epoch_ = meta["history"], meta["best_epoch"]
-        model.skipped_ = [tuple(s) for s in meta["skipped"]]
-        model.n_skipped_ = len(model.skipped_)
+        model._record_skipped(meta["skipped"])
         model.network_ = model._build_network()
         weights = {k[len("network/"):]: torch.from_numpy(np.array(v)) for k, v in state.arrays.items()
                    if k.startswith("network/")}
@@ -355,7 +365,7 @@ class EndToEndImageClassifier(PipelineMixin, ClassifierMixin, BaseEstimator):
 
     def _build_network(self) -> ResidualCNN:
         return ResidualCNN(self.channels_, len(self.classes_), width=self.width, depth=self.depth_,
-                           blocks=self.blocks, dropout=self.dropout, stem_pool=bool(self.stem_pool))
+                           dropout=self.dropout, stem_pool=PRESETS[self.preset].stem_pool)
 
     def _median_side(self, X) -> float:
         """The median short side of (up to 50 of) the training images."""
@@ -367,11 +377,6 @@ class EndToEndImageClassifier(PipelineMixin, ClassifierMixin, BaseEstimator):
                 if self.on_error != "skip":
                     raise err if err.source else type(err)(f"item {i}", err.reason) from None
         return float(np.median(sides)) if sides else 32.0
-
-    def _resolve_channels(self, squares) -> int:
-        if self.channels != "auto":
-            return int(self.channels)
-        return 3 if any(is_colour(s) for s in squares) else 1
 
 
 class _TensorImages(torch.utils.data.Dataset):

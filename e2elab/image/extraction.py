@@ -104,7 +104,7 @@ def describe_item(item, params: ExtractionParams, on_error: str = "raise", max_p
         image = as_image(item, max_pixels=max_pixels)
     except ImageError as err:
         if on_error == "skip":
-            return None, str(err)
+            return None, err.reason
         raise
     if image.ndim == 3 and image.shape[2] != 3:
         image = image[:, :, :3]

@@ -33,7 +33,7 @@ class Residual(nn.Module):
         return x + self.body(x)
 
 
-class Stage(nn.Module):
+class ResidualStage(nn.Module):
     """Widen (conv-BN-ReLU), halve the resolution (max-pool 2), then `blocks` residual blocks."""
 
     def __init__(self, c_in: int, c_out: int, blocks: int):
@@ -73,7 +73,7 @@ class ResidualCNN(nn.Module):
         channels = [min(width * 2**i, max_width) for i in range(depth)]
         stages, c_in = [], width
         for c_out, n in zip(channels, per_stage):
-            stages.append(Stage(c_in, c_out, n))
+            stages.append(ResidualStage(c_in, c_out, n))
             c_in = c_out
         self.stages = nn.ModuleList(stages)
         self.pool = nn.AdaptiveMaxPool2d(1)

@@ -32,7 +32,6 @@ from ..data.image import MAX_PIXELS, as_image
 from ..errors import DataError
 from ..params import Choice, Int, Real
 from ..registry import register_pipeline
-from .classes import drop_single_image_classes
 from .descriptors import GLOBAL_DESCRIPTORS, parse_descriptors
 from .encoding import ENCODINGS, FeatureEncoder
 from .extraction import DescriptorExtractor, describe_all
@@ -120,7 +119,7 @@ class TraditionalImageClassifier(PipelineMixin, ClassifierMixin, BaseEstimator):
         X, y = list(X), np.asarray(y)
         if len(X) != len(y):
             raise DataError(None, f"{len(X)} images but {len(y)} labels")
-        keep, skipped = drop_single_image_classes(y, [], self.on_error)
+        keep, skipped = self._drop_small_classes(y, [], "image")
         X, y = [X[i] for i in keep], y[keep]
         self._resolve(X)
         extractor = self._extractor()
@@ -129,10 +128,9 @@ class TraditionalImageClassifier(PipelineMixin, ClassifierMixin, BaseEstimator):
         if unreadable:
             readable = [i for i, f in enumerate(features) if f is not None]
             X, y, features = [X[i] for i in readable], y[readable], [features[i] for i in readable]
-            keep, skipped = drop_single_image_classes(y, skipped + unreadable, self.on_error)
+            keep, skipped = self._drop_small_classes(y, skipped + unreadable, "image")
             X, y, features = [X[i] for i in keep], y[keep], [features[i] for i in keep]
-        self.skipped_ = skipped
-        self.n_skipped_ = len(skipped)
+        self._record_skipped(skipped, "training image")
         encoder = FeatureEncoder(encoding=self.encoding, codebook_size=self.codebook_size, pyramid=tuple(self.pyramid),
                                  normalisation=self.normalisation_, seed=self.seed)
         encoded = encoder.fit_transform(features)
@@ -155,14 +153,12 @@ class TraditionalImageClassifier(PipelineMixin, ClassifierMixin, BaseEstimator):
         """Choose descriptor, classifier, normalisation and whole-image size from the data (see module doc)."""
         small = False
         if self.descriptor == "auto" or self.classifier == "auto" or self.image_size is None:
-            sample = X[:: max(1, len(X) // 50)][:50]
             sides = []
-            for item in sample:
+            for index in range(0, len(X), max(1, len(X) // 50))[:50]:
                 try:
-                    sides.append(min(as_image(item, max_pixels=self.max_pixels).shape[:2]))
-                except DataError:
-                    if self.on_error != "skip":
-                        raise
+                    sides.append(min(as_image(X[index], max_pixels=self.max_pixels).shape[:2]))
+                except DataError as err:  # a skipped item is counted when the descriptors are computed
+                    self._skip_or_raise(err, [], f"item {index}")
             small = bool(sides) and float(np.median(sides)) <= SMALL_IMAGE_SIDE
         self.descriptor_ = ("hog-global" if small else PHOTO_DESCRIPTOR) if self.descriptor == "auto" else self.descriptor
         names = parse_descriptors(self.descriptor_)
@@ -204,13 +200,16 @@ class TraditionalImageClassifier(PipelineMixin, ClassifierMixin, BaseEstimator):
         return steps["select"].transform(steps["encode"].transform(self._features(X)))
 
     def predict(self, X):
+        self._check_fitted()
         return self.pipeline_.named_steps["classify"].predict(self._selected(X))
 
     def predict_proba(self, X):
+        self._check_fitted()
         return self.pipeline_.named_steps["classify"].predict_proba(self._selected(X))
 
     def predict_details(self, X) -> list[dict]:
         """Per image: the predicted label and the classes ranked by probability."""
+        self._check_fitted()
         selected = self._selected(X)
         classifier = self.pipeline_.named_steps["classify"]
         labels = classifier.predict(selected)
@@ -251,6 +250,7 @@ class TraditionalImageClassifier(PipelineMixin, ClassifierMixin, BaseEstimator):
         from .descriptors import descriptor_patches, hog_picture
         from .keypoints import draw_keypoints
 
+        self._check_fitted()
         steps = self.pipeline_.named_steps
         image = as_image(item, max_pixels=self.max_pixels)
         features = steps["extract"].transform([image])[0]
@@ -277,6 +277,7 @@ class TraditionalImageClassifier(PipelineMixin, ClassifierMixin, BaseEstimator):
     # ---- saving --------------------------------------------------------------------------------
 
     def _get_state(self) -> ModelState:
+        self._check_fitted()
         arrays, steps = {}, []
         for name, step in self.pipeline_.steps:
             step = copy.copy(step)
@@ -307,8 +308,8 @@ class TraditionalImageClassifier(PipelineMixin, ClassifierMixin, BaseEstimator):
         model.classes_ = pipeline.named_steps["classify"].classes_
         model.descriptor_, model.classifier_ = meta["descriptor"], meta["classifier"]
         model.normalisation_, model.image_size_ = meta["normalisation"], meta["image_size"]
-        model.fit_report_, model.skipped_ = meta["fit_report"], [tuple(s) for s in meta["skipped"]]
-        model.n_skipped_ = len(model.skipped_)
+        model.fit_report_ = meta["fit_report"]
+        model._record_skipped(meta["skipped"])
         return model
 
 

@@ -8,42 +8,108 @@ normalisation with the mean and standard deviation of the training pixels.
 Augmentation (training only) works on whole batches of tensors, so it costs little next to the
 network: one random affine warp per image (zoom/crop, translation, small rotation, optional
 horizontal flip) through a sampling grid, colour jitter, and mixup or cutmix of image pairs.
+What it does is one immutable value, an `ImageAugmentation`, with named presets.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass
+from types import MappingProxyType
+from typing import ClassVar
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
 from ..data.image import MAX_PIXELS
+from ..errors import ParameterError
+from ..params import Choice, Real, validate_constraints
 
 RESIZE_MODES = ("pad", "crop")
-# Augmentation policies: "photo" for colour photographs, "glyph" for digits and other symbols
-# (no flips: a mirrored 2 or 3 is not a digit), "none".
-POLICIES = {
-    "photo": dict(scale=(0.6, 1.0), translate=0.1, rotate=0.0, flip=True, jitter=0.25, mix="cutmix",
-                  padding_mode="reflection"),
-    "glyph": dict(scale=(0.9, 1.1), translate=0.1, rotate=10.0, flip=False, jitter=0.1, mix=None,
-                  padding_mode="zeros"),
-    "none": dict(scale=(1.0, 1.0), translate=0.0, rotate=0.0, flip=False, jitter=0.0, mix=None,
-                 padding_mode="zeros"),
-}
+@dataclass(frozen=True)
+class ImageAugmentation:
+    """What the end-to-end classifier changes in its training images; the defaults change nothing.
+
+    An immutable value, passed as ``EndToEndImageClassifier(augment=...)``. Start from a preset
+    and change a field: ``dataclasses.replace(ImageAugmentation.preset("photo"), rotate=15.0)``.
+
+    Parameters
+    ----------
+    scale : (float, float), default=(1.0, 1.0)
+        Range of the zoom, as the fraction of the side a crop keeps (< 1 crops in, > 1 zooms out).
+    translate : float, default=0.0
+        Largest shift, as a fraction of the side.
+    rotate : float, default=0.0
+        Largest rotation, in degrees.
+    flip : bool, default=False
+        Mirror half the images left to right (and add the mirror image to the test-time views).
+    jitter : float, default=0.0
+        Strength of the random brightness, contrast and (colour) saturation changes.
+    mix : {"mixup", "cutmix"} or None, default=None
+        Blend (mixup) or paste a patch of (cutmix) another image of the batch, labels weighted alike.
+    padding_mode : {"zeros", "reflection", "border"}, default="zeros"
+        What fills the corners a warp uncovers.
+    """
+
+    scale: tuple[float, float] = (1.0, 1.0)
+    translate: float = 0.0
+    rotate: float = 0.0
+    flip: bool = False
+    jitter: float = 0.0
+    mix: str | None = None
+    padding_mode: str = "zeros"
+
+    _constraints: ClassVar[dict] = {
+        "translate": [Real(0, 1)], "rotate": [Real(0, 180)], "flip": ["boolean"], "jitter": [Real(0, 1)],
+        "mix": [Choice("mixup", "cutmix"), None], "padding_mode": [Choice("zeros", "reflection", "border")]}
+
+    def __post_init__(self):
+        validate_constraints(self._constraints, {k: v for k, v in self.to_dict().items() if k != "scale"},
+                             type(self).__name__)
+        scale = self.scale
+        if not (isinstance(scale, tuple) and len(scale) == 2 and all(isinstance(v, (int, float)) for v in scale)
+                and 0 < scale[0] <= scale[1]):
+            raise ParameterError(f"The 'scale' parameter of {type(self).__name__} must be a pair (low, high) with "
+                                 f"0 < low <= high. Got {scale!r} instead.")
+
+    @classmethod
+    def preset(cls, name: str) -> ImageAugmentation:
+        """The preset called `name`: "photo" for colour photographs, "glyph" for digits and other
+        symbols (no flips: a mirrored 2 or 3 is not a digit), "none"."""
+        if name not in PRESETS:
+            raise ParameterError(f"no image augmentation preset {name!r}; the presets are {', '.join(PRESETS)}")
+        return PRESETS[name]
+
+    @classmethod
+    def of(cls, augment: str | ImageAugmentation, channels: int) -> ImageAugmentation:
+        """The policy a pipeline's `augment` parameter stands for ("auto": "photo" for colour
+        images, "glyph" for grayscale)."""
+        if isinstance(augment, cls):
+            return augment
+        return cls.preset(augment if augment != "auto" else ("photo" if channels == 3 else "glyph"))
+
+    def to_dict(self) -> dict:
+        """The fields as plain JSON values (how e2elab.json stores the policy)."""
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, fields: dict) -> ImageAugmentation:
+        return cls(**{**fields, "scale": tuple(fields["scale"])})
+
+    def transform(self, out_size: int | None) -> Augment:
+        """The batch transform that applies this policy's warps and colour changes (not the mixing)."""
+        return Augment(scale=self.scale, translate=self.translate, rotate=self.rotate, flip=self.flip,
+                       jitter=self.jitter, padding_mode=self.padding_mode, out_size=out_size)
 
 
-def augmentation_policy(augment: str, channels: int, flip: bool | None = None, mix: str | None = None) -> dict:
-    """The policy named `augment` ("auto": "photo" for colour, "glyph" for grayscale), with `flip` and
-    `mix` overriding its own choices where given (mix "none" switches mixing off)."""
-    name = augment if augment != "auto" else ("photo" if channels == 3 else "glyph")
-    policy = dict(POLICIES[name], name=name)
-    if flip is not None:
-        policy["flip"] = bool(flip)
-    if mix is not None:
-        policy["mix"] = None if mix == "none" else mix
-    return policy
+PRESETS = MappingProxyType({
+    "photo": ImageAugmentation(scale=(0.6, 1.0), translate=0.1, flip=True, jitter=0.25, mix="cutmix",
+                               padding_mode="reflection"),
+    "glyph": ImageAugmentation(scale=(0.9, 1.1), translate=0.1, rotate=10.0, jitter=0.1),
+    "none": ImageAugmentation(),
+})
 
 
 def fit_square(image: np.ndarray, size: int, mode: str = "pad") -> np.ndarray:

@@ -16,10 +16,11 @@ from . import one_line
 from .files import MAX_META_BYTES, read_model_file
 
 FORMAT = "e2elab-model"
-FORMAT_VERSION = 1
-# Versions this e2elab still reads. Version 1 is the first released format, so nothing older
-# exists to convert; a format change adds its predecessor here only if loading it stays supported.
-READABLE_FORMAT_VERSIONS = (1,)
+# Version 2: the pipelines' parameters were pruned to those users need (ablation knobs went) and
+# policies became objects stored as dicts of their fields; version 1 folders name parameters that
+# no longer exist. A format change adds its predecessor here only if loading it stays supported.
+FORMAT_VERSION = 2
+READABLE_FORMAT_VERSIONS = (2,)
 META_FILE = "e2elab.json"
 WEIGHTS_FILE = "weights.safetensors"
 SKOPS_SUFFIX = ".skops"
@@ -75,8 +76,8 @@ def check_meta(meta: dict, path: Path) -> type:
         raise ModelIntegrityError(f"{path}: saved by a newer e2elab (format version {version}; this e2elab reads "
                                   f"{_versions()}); upgrade e2elab to load it")
     if version not in READABLE_FORMAT_VERSIONS:
-        raise ModelIntegrityError(f"{path}: saved by an older e2elab (format version {version}; this e2elab reads "
-                                  f"{_versions()}); train the model again with this e2elab to use it here")
+        raise ModelIntegrityError(f"{path}: saved by an older e2elab (format {version}; this e2elab reads format "
+                                  f"{_versions()}); retrain it with this version")
     error = jsonschema.exceptions.best_match(jsonschema.Draft202012Validator(META_SCHEMA).iter_errors(meta))
     if error is not None:
         where = "/".join(str(part) for part in error.absolute_path) or "the top level"

@@ -130,6 +130,13 @@ def confusion_uri(matrix, labels, title) -> str:
     return figure_uri(fig)
 
 
+def size_label(task_name) -> str:
+    """The x axis of a task's learning curves, from its report section ("training speakers")."""
+    from ..tasks import get_task, task_names
+
+    return get_task(task_name).report.size_label if task_name in task_names() else "training size"
+
+
 def curve_uri(curve: dict) -> str:
     """Learning curves from curve.json: points with intervals and the fitted laws, log-log."""
     fig, ax = plt.subplots(figsize=(5.5, 3.6))
@@ -160,7 +167,7 @@ def curve_uri(curve: dict) -> str:
         ax.axvline(crossover["n"], color="#666", linestyle=":", label=f"crossover ≈ {crossover['n']:.0f}")
     ax.set_xscale("log")
     ax.set_yscale("log")
-    ax.set_xlabel("training items" if curve.get("task") == "image" else "training size", fontsize=8)
+    ax.set_xlabel(size_label(curve.get("task")), fontsize=8)
     ax.set_ylabel(curve.get("metric", "error"), fontsize=8)
     ax.legend(fontsize=6)
     ax.tick_params(labelsize=7)

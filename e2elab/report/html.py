@@ -7,7 +7,7 @@ import platform
 from html import escape
 from pathlib import Path
 
-from .. import __version__
+from ..version import __version__
 from ..atomic import atomic_write_text
 from ..errors import RunFolderError
 from .collect import RunContents, collect
@@ -146,29 +146,19 @@ def _confusions(contents: RunContents) -> str:
         else:
             entries = [(title, data)]
         for name, entry in entries:
-            matrix = _confusion_matrix(entry)
+            matrix = _confusion_matrix(data.get("task", ""), entry)
             if matrix is not None:
                 parts.append(f'<figure><img alt="confusion matrix" src="{confusion_uri(matrix[1], matrix[0], name)}"></figure>')
     return f'<div class="gallery">{"".join(parts)}</div>' if parts else ""
 
 
-def _confusion_matrix(entry: dict):
-    """(labels, matrix) from an image matrix, or from speech's counts[reference word][hypothesis word]."""
-    if "matrix" in entry and "labels" in entry:
-        return entry["labels"], entry["matrix"]
-    counts = entry.get("counts")
-    if not isinstance(counts, dict):
+def _confusion_matrix(task_name: str, entry: dict):
+    """(labels, matrix) drawn by the task's report section; None for a task not registered here."""
+    from ..tasks import get_task, resolve, task_names
+
+    if task_name not in task_names():
         return None
-    refs = sorted(r for r in counts if not r.startswith("<"))
-    hyps = sorted({h for row in counts.values() for h in row if not h.startswith("<")} | set(refs))
-    rows = refs + (["<ins>"] if "<ins>" in counts else [])
-    cols = hyps + ["<del>"]
-    matrix = [[counts.get(r, {}).get(h, 0) for h in cols] for r in rows]
-    labels = cols if len(rows) == len(cols) else None
-    if labels is None:  # pad to a square so rows and columns share labels
-        labels = sorted(set(rows) | set(cols), key=lambda w: (w.startswith("<"), w))
-        matrix = [[counts.get(r, {}).get(h, 0) for h in labels] for r in labels]
-    return labels, matrix
+    return resolve(get_task(task_name).report.confusion)(entry)
 
 
 def _explanations(contents: RunContents) -> str:

@@ -1,4 +1,4 @@
-"""Data augmentation for small speech corpora; every kind can be switched off on its own.
+"""Data augmentation for small speech corpora, as one immutable policy: `SpeechAugmentation`.
 
 On the waveform (NumPy, one clip at a time, from a seeded generator):
 
@@ -15,31 +15,78 @@ frame spans and of random bands of the front-end output.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
+from typing import ClassVar
 
 import numpy as np
 import torch
 
+from ..params import Int, Real, validate_constraints
+
+# Chance that each enabled waveform change is applied to a clip: some clips stay as recorded.
+APPLY_PROBABILITY = 0.8
+
 
 @dataclass(frozen=True)
-class WaveAugment:
-    """Waveform augmentation settings; a value of 0 or None switches that kind off."""
+class SpeechAugmentation:
+    """What the end-to-end recogniser changes in its training clips; 0 or None switches a kind off.
+
+    An immutable value, passed as ``EndToEndSpeechRecognizer(augment=...)``: derive another with
+    ``dataclasses.replace(SpeechAugmentation(), noise_snr_db=20.0)``.
+
+    Parameters
+    ----------
+    speed : float, default=0.1
+        Speed perturbation: clips play up to this fraction faster or slower.
+    eq_db : float or None, default=8.0
+        Largest gain, in dB, of the random equaliser (another microphone or room).
+    noise_snr_db : float or None, default=10.0
+        Lowest signal-to-noise ratio of the added white or brown noise (drawn up to 30 dB above).
+    gain_db : float or None, default=10.0
+        Largest random level change, in dB.
+    time_masks, freq_masks : int, default=2
+        Frame spans and band ranges of the front-end output zeroed in each training clip.
+    """
 
     speed: float = 0.1
     eq_db: float | None = 8.0
     noise_snr_db: float | None = 10.0
     gain_db: float | None = 10.0
-    probability: float = 0.8  # chance that each enabled kind is applied to a clip
+    time_masks: int = 2
+    freq_masks: int = 2
+
+    _constraints: ClassVar[dict] = {"speed": [Real(0, 1, closed="left")], "eq_db": [Real(0), None], "noise_snr_db": [Real(), None],
+                    "gain_db": [Real(0), None], "time_masks": [Int(0)], "freq_masks": [Int(0)]}
+
+    def __post_init__(self):
+        validate_constraints(self._constraints, self.to_dict(), type(self).__name__)
+
+    @classmethod
+    def of(cls, augment: bool | SpeechAugmentation | None) -> SpeechAugmentation | None:
+        """The policy a pipeline's `augment` parameter stands for: True the default, None or False none."""
+        if augment is True:
+            return cls()
+        return augment or None
+
+    def to_dict(self) -> dict:
+        """The fields as plain JSON values (how e2elab.json stores the policy)."""
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, fields: dict) -> SpeechAugmentation:
+        return cls(**fields)
 
     def __call__(self, wave: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        """`wave` with the waveform changes applied, each with probability APPLY_PROBABILITY."""
         wave = np.asarray(wave, dtype=np.float32)
-        if self.speed and rng.random() < self.probability:
+        if self.speed and rng.random() < APPLY_PROBABILITY:
             wave = change_speed(wave, rng.uniform(1 - self.speed, 1 + self.speed))
-        if self.eq_db and rng.random() < self.probability:
+        if self.eq_db and rng.random() < APPLY_PROBABILITY:
             wave = random_equaliser(wave, rng, self.eq_db)
-        if self.noise_snr_db is not None and rng.random() < self.probability:
+        if self.noise_snr_db is not None and rng.random() < APPLY_PROBABILITY:
             wave = add_noise(wave, rng, rng.uniform(self.noise_snr_db, self.noise_snr_db + 30.0))
-        if self.gain_db and rng.random() < self.probability:
+        if self.gain_db and rng.random() < APPLY_PROBABILITY:
             wave = wave * np.float32(10 ** (rng.uniform(-self.gain_db, self.gain_db) / 20))
         return wave.astype(np.float32, copy=False)
 

@@ -1,24 +1,20 @@
 """Feeding clips to the CTC network: a dataset of decoded clips, padded batches, the loss of one
 batch and the validation metrics of an epoch.
-
-Also the scope that runs torch with a given number of threads, which training and prediction share.
 """
 
 from __future__ import annotations
 
-import contextlib
-
 import numpy as np
 import torch
 
-from .augment import WaveAugment
+from .augment import SpeechAugmentation
 from .ctc import CharVocabulary, ctc_loss, greedy_decode
 
 
 class ClipDataset(torch.utils.data.Dataset):
     """Decoded clips in memory with their label sequences; augmented when `augment` is set."""
 
-    def __init__(self, waves, targets, augment: WaveAugment | None = None):
+    def __init__(self, waves, targets, augment: SpeechAugmentation | None = None):
         self.waves, self.targets, self.augment = waves, targets, augment
 
     def __len__(self):
@@ -40,20 +36,6 @@ def pad_batch(items):
     for row, (wave, _) in enumerate(items):
         waves[row, : len(wave)] = torch.from_numpy(np.asarray(wave, dtype=np.float32))
     return waves, lengths, [t for _, t in items]
-
-
-@contextlib.contextmanager
-def torch_threads(n: int | None):
-    """Run with `n` torch threads (None: leave torch's setting), restoring the old count after."""
-    if not n:
-        yield
-        return
-    before = torch.get_num_threads()
-    torch.set_num_threads(int(n))
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
 
 
 def ctc_step(module, batch, device):

@@ -21,22 +21,25 @@ from ..data.text import normalize_transcript
 from ..errors import AudioError, DataError
 from ..params import DEVICE, Choice, Int, Real
 from ..registry import register_pipeline
-from .augment import WaveAugment
+from .augment import SpeechAugmentation
 from .clips import ctc_frames_needed, read_clip, too_short
-from .ctc import CharVocabulary, greedy_decode, word_timings
-from .ctc_batches import ClipDataset, ctc_step, ctc_validation, pad_batch, torch_threads
-from .ctc_decode import LexiconTrie, WordNgramLM, lexicon_beam_search, prefix_beam_search
-from .frontend import NORMALISATIONS
-from .model import SUBSAMPLERS, SpeechCTCModel
+from .ctc import CharVocabulary, word_timings
+from .ctc_batches import ClipDataset, ctc_step, ctc_validation, pad_batch
+from .ctc_decode import LexiconTrie, WordNgramLM
+from .ctc_decoding import DECODERS, CTCDecoding
+from .model import SpeechCTCModel
 
 log = logging.getLogger(__name__)
 
-DECODERS = ("greedy", "beam", "lexicon")
 MIN_SECONDS = 0.25  # shorter clips are padded with silence so CTC has frames for every character
+FLOOR_DB = 30.0  # band energies are floored this far below the clip's mean, hiding a quiet recording's hiss
+# A training batch holds at most `batch_size` clips and at most this much padded audio per clip of
+# `batch_size`, never under MIN_BATCH_SECONDS: long clips then come in smaller batches.
+SECONDS_PER_BATCH_CLIP = 0.75
+MIN_BATCH_SECONDS = 24.0
 # Parameters that do not change what the network learns: a checkpoint folder written under other
 # values of these is still the same run (decoding happens after training).
-NOT_TRAINING = {"device", "num_threads", "checkpoint_dir", "verbose", "decoder", "beam_width", "words", "lm_order",
-                "lm_weight", "word_bonus"}
+NOT_TRAINING = {"device", "checkpoint_dir", "progress", "decoder", "words"}
 
 
 def _item_name(item, index: int, purpose: str) -> str:
@@ -47,90 +50,93 @@ def _item_name(item, index: int, purpose: str) -> str:
 class EndToEndSpeechRecognizer(SpeechRecognizerMixin, BaseEstimator):
     """A CTC speech recogniser trained from the waveform up.
 
-    Parameters, in groups:
-      input        sample_rate (working rate; 8 kHz suits telephone-band digits), max_seconds,
-                   on_error ("raise" or "skip": unusable clips are skipped and counted)
-      front-end    frontend ("sinc": learned mel-initialised band-pass filters; "logmel": the
-                   fixed ablation), n_filters, floor_db (energies are floored this far below the
-                   clip's mean before the log, hiding recording hiss; None: no floor), normalise
-                   ("clip": level and spread over the whole clip; "tilt": also the clip's
-                   spectral slope; "band": per band, which also removes a short clip's vowel colour)
-      encoder      subsample ("conv1d": convolutions over time, every band a channel; "conv2d":
-                   convolutions over band and time with pooling over neighbouring bands, so
-                   that a formant shifted by a band or two looks the same), width, depth
-                   (BiGRU layers), dropout
-      training     epochs, batch_size, batch_seconds (cap on padded audio per batch), lr,
-                   weight_decay, patience, validation_fraction (whole speakers, from `groups`,
-                   held out to pick the best epoch and stop early; the default 0 trains on
-                   everything and keeps the last epoch: with a handful of speakers, holding one
-                   out costs more than early stopping gains, and the one-cycle schedule ends at
-                   a tiny learning rate, so the last epoch is a good one)
-      augmentation speed, eq_db, noise_snr_db, gain_db (waveform); time_masks, freq_masks
-                   (on the front-end output); `augment=False` switches all of them off
-      decoding     decoder ("greedy", "beam", "lexicon"), beam_width, words (extra allowed
-                   words), lm_order (0: no language model), lm_weight, word_bonus
-      run          device, num_threads, checkpoint_dir (resume), seed, verbose
+    Parameters
+    ----------
+    sample_rate : int, default=8000
+        Working rate in Hz (clips are resampled): 8 kHz suits telephone-band digits.
+    frontend : {"sinc", "logmel"}, default="sinc"
+        "sinc": learned band-pass filters initialised on the mel scale; "logmel": the fixed,
+        hand-made filterbank, to compare learned against fixed features.
+    n_filters : int, default=40
+        Bands of the front-end.
+    width, depth : int, default=128, 2
+        Units of each direction of the BiGRU encoder, and its layers.
+    dropout : float, default=0.15
+        Dropout between the encoder's layers and before the output layer.
+    epochs, batch_size : int, default=8, 32
+        Passes over the training clips, and clips per batch (of similar lengths).
+    lr : float, default=3e-3
+        Peak learning rate of the one-cycle schedule (AdamW).
+    weight_decay : float, default=5e-4
+        AdamW weight decay.
+    patience : int or None, default=None
+        Stop after this many epochs without a better validation loss and keep the best epoch
+        (needs `validation_fraction`); None trains every epoch and keeps the last.
+    validation_fraction : float, default=0.0
+        Whole speakers (from `groups`) held out to pick the best epoch. With a handful of
+        speakers, holding one out costs more than early stopping gains.
+    augment : bool, SpeechAugmentation or None, default=True
+        Changes of the training clips: True the default :class:`~e2elab.speech.augment.SpeechAugmentation`
+        (speed, equaliser, noise, gain, masks), None or False none, or a policy of your own.
+    decoder : {"lexicon", "beam", "greedy"} or CTCDecoding, default="lexicon"
+        How posteriors become words: a name, or a :class:`~e2elab.speech.ctc_decoding.CTCDecoding`
+        that also sets the beam and the word language model.
+    words : list of str or None, default=None
+        Words the lexicon decoder may spell besides those of the training transcripts.
+    max_seconds : float or None, default=30.0
+        Longest clip accepted (None: no limit), in training, prediction and explanations.
+    on_error : {"raise", "skip"}, default="raise"
+        An unusable clip or transcript raises a DataError naming it, or is skipped and counted.
+    device : str, default="auto"
+        "auto" (CUDA when present, else CPU), "cpu", "cuda", "cuda:N" or "mps".
+    checkpoint_dir : str or None, default=None
+        Folder for per-epoch checkpoints; a rerun of the same run resumes from it.
+    progress : bool or None, default=None
+        Progress bars while training; None shows them in a terminal or a notebook.
+    seed : int, default=0
+        Seeds the initialisation, batch order, augmentation and validation split.
     """
 
     _parameter_constraints = {
         "sample_rate": [Int(4000)], "frontend": [Choice("sinc", "logmel")], "n_filters": [Int(1)],
-        "floor_db": [Real(0), None], "normalise": [Choice(*NORMALISATIONS)],
-        "subsample": [Choice(*SUBSAMPLERS)], "width": [Int(1)], "depth": [Int(1)],
-        "dropout": [Real(0, 1, closed="left")], "epochs": [Int(1)], "batch_size": [Int(1)],
-        "batch_seconds": [Real(0, closed="neither")], "lr": [Real(0, closed="neither")], "weight_decay": [Real(0)],
-        "patience": [Int(1), None], "validation_fraction": [Real(0, 1, closed="left")], "augment": ["boolean"],
-        "speed": [Real(0, 1, closed="left")], "eq_db": [Real(0), None], "noise_snr_db": [Real(), None],
-        "gain_db": [Real(0), None], "time_masks": [Int(0)], "freq_masks": [Int(0)],
-        "decoder": [Choice(*DECODERS)], "beam_width": [Int(1)], "words": [list, tuple, set, None],
-        "lm_order": [Int(0)], "lm_weight": [Real(0)], "word_bonus": [Real()],
-        "max_seconds": [Real(0, closed="neither"), None], "on_error": [Choice("raise", "skip")],
-        "device": [DEVICE], "num_threads": [Int(1), None], "checkpoint_dir": [str, os.PathLike, None],
-        "seed": [Int(0)], "verbose": ["verbose"],
+        "width": [Int(1)], "depth": [Int(1)], "dropout": [Real(0, 1, closed="left")], "epochs": [Int(1)],
+        "batch_size": [Int(1)], "lr": [Real(0, closed="neither")], "weight_decay": [Real(0)],
+        "patience": [Int(1), None], "validation_fraction": [Real(0, 1, closed="left")],
+        "augment": ["boolean", SpeechAugmentation, None], "decoder": [Choice(*DECODERS), CTCDecoding],
+        "words": [list, tuple, set, None], "max_seconds": [Real(0, closed="neither"), None],
+        "on_error": [Choice("raise", "skip")], "device": [DEVICE], "checkpoint_dir": [str, os.PathLike, None],
+        "progress": ["boolean", None], "seed": [Int(0)],
     }
 
-    def __init__(self, sample_rate=8000, frontend="sinc", n_filters=40, floor_db=30.0, normalise="tilt",
-                 subsample="conv2d", width=128, depth=2, dropout=0.15,
-                 epochs=8, batch_size=32, batch_seconds=24.0, lr=3e-3, weight_decay=5e-4, patience=None,
-                 validation_fraction=0.0, augment=True, speed=0.1, eq_db=8.0, noise_snr_db=10.0, gain_db=10.0,
-                 time_masks=2, freq_masks=2, decoder="lexicon", beam_width=8, words=None, lm_order=2,
-                 lm_weight=0.5, word_bonus=0.0, max_seconds=30.0, on_error="raise", device="auto",
-                 num_threads=None, checkpoint_dir=None, seed=0, verbose=False):
+    def __init__(self, sample_rate=8000, frontend="sinc", n_filters=40, width=128, depth=2, dropout=0.15, epochs=8,
+                 batch_size=32, lr=3e-3, weight_decay=5e-4, patience=None, validation_fraction=0.0, augment=True,
+                 decoder="lexicon", words=None, max_seconds=30.0, on_error="raise", device="auto",
+                 checkpoint_dir=None, progress=None, seed=0):
         self.sample_rate = sample_rate
         self.frontend = frontend
         self.n_filters = n_filters
-        self.floor_db = floor_db
-        self.normalise = normalise
-        self.subsample = subsample
         self.width = width
         self.depth = depth
         self.dropout = dropout
         self.epochs = epochs
         self.batch_size = batch_size
-        self.batch_seconds = batch_seconds
         self.lr = lr
         self.weight_decay = weight_decay
         self.patience = patience
         self.validation_fraction = validation_fraction
         self.augment = augment
-        self.speed = speed
-        self.eq_db = eq_db
-        self.noise_snr_db = noise_snr_db
-        self.gain_db = gain_db
-        self.time_masks = time_masks
-        self.freq_masks = freq_masks
         self.decoder = decoder
-        self.beam_width = beam_width
         self.words = words
-        self.lm_order = lm_order
-        self.lm_weight = lm_weight
-        self.word_bonus = word_bonus
         self.max_seconds = max_seconds
         self.on_error = on_error
         self.device = device
-        self.num_threads = num_threads
         self.checkpoint_dir = checkpoint_dir
+        self.progress = progress
         self.seed = seed
-        self.verbose = verbose
+
+    def _batch_seconds(self) -> float:
+        """Padded audio a training batch may hold: room for `batch_size` clips of SECONDS_PER_BATCH_CLIP."""
+        return max(MIN_BATCH_SECONDS, SECONDS_PER_BATCH_CLIP * self.batch_size)
 
     # ----------------------------------------------------------------- input
 
@@ -142,9 +148,7 @@ class EndToEndSpeechRecognizer(SpeechRecognizerMixin, BaseEstimator):
             try:
                 waves.append(read_clip(item, self.sample_rate, self.max_seconds, name))
             except AudioError as err:
-                if self.on_error == "raise":
-                    raise
-                skipped.append((name, err.reason))
+                self._skip_or_raise(err, skipped, name)
                 waves.append(None)
         if skipped:
             log.warning("skipped %d unusable clip(s) of %d while reading %s data", len(skipped), len(waves), purpose)
@@ -155,11 +159,10 @@ class EndToEndSpeechRecognizer(SpeechRecognizerMixin, BaseEstimator):
         return np.pad(wave, (0, minimum - len(wave))) if len(wave) < minimum else wave
 
     def _build_model(self) -> SpeechCTCModel:
-        masks = bool(self.augment)
+        augmentation = SpeechAugmentation.of(self.augment)
         return SpeechCTCModel(len(self.vocabulary_), self.sample_rate, self.frontend, self.n_filters, self.width,
-                              self.depth, self.dropout, time_masks=self.time_masks if masks else 0,
-                              freq_masks=self.freq_masks if masks else 0, floor_db=self.floor_db, normalise=self.normalise,
-                              subsample=self.subsample)
+                              self.depth, self.dropout, time_masks=augmentation.time_masks if augmentation else 0,
+                              freq_masks=augmentation.freq_masks if augmentation else 0, floor_db=FLOOR_DB)
 
     # ----------------------------------------------------------------- fit
 
@@ -168,8 +171,7 @@ class EndToEndSpeechRecognizer(SpeechRecognizerMixin, BaseEstimator):
         self._validate_params()
         if len(X) != len(y):
             raise DataError(None, f"{len(X)} clips but {len(y)} transcripts")
-        with torch_threads(self.num_threads):
-            return self._fit(X, y, groups)
+        return self._fit(X, y, groups)
 
     def _examples(self, X, y) -> tuple[list[np.ndarray], list[str], list[list[int]], list[int], list[tuple[str, str]]]:
         """The usable training pairs: waves (padded), texts, label sequences, their positions in X, and what was skipped."""
@@ -191,15 +193,10 @@ class EndToEndSpeechRecognizer(SpeechRecognizerMixin, BaseEstimator):
                     raise too_short(name, len(wave) / self.sample_rate, len(text.split()), ctc_frames_needed(labels),
                                     frames, "CTC")
             except DataError as err:
-                if self.on_error == "raise":
-                    raise
-                skipped.append((err.source or source, err.reason))
+                self._skip_or_raise(err, skipped, source)
                 continue
             for column, value in zip(examples, (padded, text, labels, i)):
                 column.append(value)
-        unusable = len(skipped) - sum(w is None for w in waves)
-        if unusable:
-            log.warning("skipped %d training clip(s) whose transcript is unusable or too long for the clip", unusable)
         return (*examples, skipped)
 
     def _fit(self, X, y, groups):
@@ -214,24 +211,23 @@ class EndToEndSpeechRecognizer(SpeechRecognizerMixin, BaseEstimator):
         if not keep:
             raise DataError(None, f"no usable training clips ({len(skipped)} skipped: "
                                   f"{'; '.join(f'{a}: {b}' for a, b in skipped[:5])})")
-        self.skipped_ = skipped
-        self.n_skipped_ = len(skipped)
+        self._record_skipped(skipped, "training clip")
         groups = None if groups is None else np.asarray(groups)[keep]
 
         fit_idx, val_idx = np.arange(len(keep)), np.array([], dtype=np.int64)
         if self.validation_fraction and len(keep) >= 20:
             fit_idx, val_idx = validation_indices((np.asarray(texts), groups), self.validation_fraction, self.seed, task="speech")
-        augment = WaveAugment(self.speed or 0.0, self.eq_db, self.noise_snr_db, self.gain_db) if self.augment else None
+        augment = SpeechAugmentation.of(self.augment)
         train_data = ClipDataset([waves[i] for i in fit_idx], [targets[i] for i in fit_idx], augment)
         val_data = ClipDataset([waves[i] for i in val_idx], [targets[i] for i in val_idx]) if len(val_idx) else None
 
         max_samples = max(len(w) for w in train_data.waves)
         sampler = length_bucketed_batches([len(w) for w in train_data.waves],
-                                          max(int(self.batch_seconds * self.sample_rate), max_samples),
+                                          max(int(self._batch_seconds() * self.sample_rate), max_samples),
                                           self.batch_size, seed=self.seed)
         config = TrainConfig(epochs=self.epochs, batch_size=self.batch_size, lr=self.lr, weight_decay=self.weight_decay,
                              patience=self.patience, monitor="val_loss", device=self.device, seed=self.seed,
-                             checkpoint_dir=self.checkpoint_dir, progress=bool(self.verbose))
+                             checkpoint_dir=self.checkpoint_dir, progress=self._show_progress())
         resume_key = self._run_key(waves, targets, val_idx) if self.checkpoint_dir else None
         result = train(self.model_, train_data, ctc_step, config, val_data=val_data, validate=ctc_validation(self.vocabulary_),
                        collate_fn=pad_batch, batch_sampler=sampler, resume_key=resume_key)
@@ -240,7 +236,8 @@ class EndToEndSpeechRecognizer(SpeechRecognizerMixin, BaseEstimator):
         self.best_epoch_ = result.best_epoch
 
         self.lexicon_ = sorted({w for t in texts for w in t.split()} | self._extra_words())
-        self.lm_ = WordNgramLM.fit(texts, order=self.lm_order) if self.lm_order else None
+        lm_order = CTCDecoding.of(self.decoder).lm_order
+        self.lm_ = WordNgramLM.fit(texts, order=lm_order) if lm_order else None
         self._prepare_decoder()
         return self
 
@@ -264,12 +261,6 @@ class EndToEndSpeechRecognizer(SpeechRecognizerMixin, BaseEstimator):
 
     # ----------------------------------------------------------------- inference
 
-    def _check_fitted(self):
-        if not hasattr(self, "model_"):
-            from sklearn.exceptions import NotFittedError
-
-            raise NotFittedError(f"this {type(self).__name__} is not fitted yet; call fit first")
-
     def _posteriors(self, waves: list[np.ndarray | None], batch_seconds: float = 60.0) -> list[np.ndarray | None]:
         """Per-frame log-probabilities (T', V) of every clip, batched by length."""
         self._check_fitted()
@@ -278,7 +269,7 @@ class EndToEndSpeechRecognizer(SpeechRecognizerMixin, BaseEstimator):
         order = sorted((i for i, w in enumerate(waves) if w is not None), key=lambda i: len(waves[i]))
         cap = batch_seconds * self.sample_rate
         start = 0
-        with torch.no_grad(), torch_threads(self.num_threads):
+        with torch.no_grad():
             while start < len(order):
                 stop = start + 1
                 while stop < len(order) and len(waves[order[stop]]) * (stop - start + 1) <= cap:
@@ -292,23 +283,18 @@ class EndToEndSpeechRecognizer(SpeechRecognizerMixin, BaseEstimator):
         return out
 
     def _decode(self, log_probs: np.ndarray) -> str:
-        if self.decoder == "greedy":
-            labels = greedy_decode(log_probs)
-        elif self.decoder == "beam":
-            labels = prefix_beam_search(log_probs, self.beam_width)[0][0]
-        else:
-            found = lexicon_beam_search(log_probs, self.trie_, self.vocabulary_.space, self.lm_, self.lm_weight,
-                                        self.word_bonus, self.beam_width)
-            labels = found[0][0] if found else greedy_decode(log_probs)
+        labels = CTCDecoding.of(self.decoder).decode(log_probs, self.trie_, self.vocabulary_.space, self.lm_)
         return " ".join(self.vocabulary_.decode(labels).split())
 
     def predict(self, X) -> list[str]:
         """The transcript of every clip ("" for a clip skipped under on_error="skip")."""
+        self._check_fitted()
         posteriors = self._posteriors(self._read(X, "prediction")[0])
         return ["" if p is None else self._decode(p) for p in posteriors]
 
     def predict_details(self, X) -> list[dict]:
         """Transcripts with each word's start, end (seconds) and confidence, from CTC forced alignment."""
+        self._check_fitted()
         frame_seconds = self.model_.samples_per_frame / self.sample_rate
         details = []
         for p in self._posteriors(self._read(X, "prediction")[0]):
@@ -328,9 +314,9 @@ class EndToEndSpeechRecognizer(SpeechRecognizerMixin, BaseEstimator):
             Stage("waveform", "input", f"mono waveform at {self.sample_rate} Hz, (N,)"),
             Stage("frontend", "learned" if learned else "fixed",
                   f"{'learned sinc band-pass' if learned else 'fixed log-mel'} filterbank energies, (F={self.n_filters}, T at 100/s)"),
-            Stage("encoder", "learned", f"{self.subsample} subsampling + {self.depth}-layer BiGRU, (T/2, {2 * self.width})"),
+            Stage("encoder", "learned", f"band-and-time convolutions + {self.depth}-layer BiGRU, (T/2, {2 * self.width})"),
             Stage("posteriors", "learned", f"CTC posteriors over blank + characters, (T/2, {len(CharVocabulary())})"),
-            Stage("transcript", "output", f"words, {self.decoder} decoding"),
+            Stage("transcript", "output", f"words, {CTCDecoding.of(self.decoder).method} decoding"),
         ]
 
     def stage_outputs(self, item) -> dict:
@@ -359,14 +345,16 @@ class EndToEndSpeechRecognizer(SpeechRecognizerMixin, BaseEstimator):
         arrays = {f"model.{k}": v.detach().cpu().numpy() for k, v in self.model_.state_dict().items()}
         meta = {"alphabet": self.vocabulary_.chars, "lexicon": list(self.lexicon_),
                 "lm": self.lm_.to_json() if self.lm_ is not None else None,
-                "history": self.history_, "best_epoch": self.best_epoch_, "n_skipped": self.n_skipped_}
+                "history": self.history_, "best_epoch": self.best_epoch_,
+                "skipped": [list(s) for s in self.skipped_]}
         return ModelState(meta=meta, arrays=arrays)
 
     @classmethod
     def _from_state(cls, params, state: ModelState):
-        # Models saved before `normalise` existed normalised every band on its own; those saved
-        # before `subsample` existed convolved over time only.
-        est = cls(**{"normalise": "band", "subsample": "conv1d", **params})
+        # e2elab.json holds the policy objects as plain dicts of their fields.
+        augment, decoder = params["augment"], params["decoder"]
+        est = cls(**{**params, "augment": SpeechAugmentation.from_dict(augment) if isinstance(augment, dict) else augment,
+                     "decoder": CTCDecoding.from_dict(decoder) if isinstance(decoder, dict) else decoder})
         est.vocabulary_ = CharVocabulary(state.meta["alphabet"])
         est.model_ = est._build_model()
         weights = {k[len("model."):]: torch.from_numpy(np.array(v)) for k, v in state.arrays.items() if k.startswith("model.")}
@@ -374,10 +362,9 @@ class EndToEndSpeechRecognizer(SpeechRecognizerMixin, BaseEstimator):
         est.model_.eval()
         est.lexicon_ = list(state.meta["lexicon"])
         est.lm_ = WordNgramLM.from_json(state.meta["lm"]) if state.meta.get("lm") else None
-        est.history_ = state.meta.get("history", [])
-        est.best_epoch_ = state.meta.get("best_epoch", 0)
-        est.n_skipped_ = state.meta.get("n_skipped", 0)
-        est.skipped_ = []
+        est.history_ = state.meta["history"]
+        est.best_epoch_ = state.meta["best_epoch"]
+        est._record_skipped(state.meta["skipped"])
         est._prepare_decoder()
         return est
 

@@ -7,26 +7,18 @@ network. Its band energies are taken by squaring, low-pass smoothing with a Hann
 down-sampling to one frame per `hop_ms`, then log-compressed.
 
 `LogMelFrontend` is the fixed, hand-made counterpart (STFT power through triangular mel filters,
-then log), kept only as a named ablation (``frontend="logmel"``).
+then log), chosen with ``frontend="logmel"`` to compare a learned front-end with a fixed one.
 
-Both then normalise the log energies over the clip, in one of three ways:
-
-* "tilt" (the default): subtract the straight line (over band index) that best fits the clip's
-  mean spectrum, then divide by the spread over all bands and frames. The recording level and
-  the overall slope of the microphone's colouring (a bright or a dull set-up) go; the shape of
-  the spectrum between its ends, where a vowel's formants live, stays. Finer colouring is left
-  for the network to learn to ignore, with the random equaliser of the augmentation as teacher.
-* "clip": subtract the mean over all bands and frames and divide by the spread: the level goes,
-  the whole spectral shape (slope included) stays.
-* "band": subtract each band's own mean over the clip and divide by its spread (cepstral mean
-  and variance normalisation per utterance). A fixed colouring is then removed exactly, but so is
-  most of a short clip's phonetic content: a one-word clip is mostly one vowel, so its mean
-  spectrum is that vowel's.
-
-On FSDD's hardest held-out speaker (george, the brightest recordings), with the 1-D encoder,
-the three give 82.6 % ("tilt"), 77.2 % ("clip") and 74.2 % ("band") word accuracy (one training
-each; a fold moves by a few points from one training to the next), and "tilt" took the six-fold
-mean from 81.4 % to 88.6 %.
+Both then normalise the log energies over the clip: subtract the straight line (over band
+index) that best fits the clip's mean spectrum, then divide by the spread over all bands and
+frames. The recording level and the overall slope of the microphone's colouring (a bright or a
+dull set-up) go; the shape of the spectrum between its ends, where a vowel's formants live,
+stays. Finer colouring is left for the network to learn to ignore, with the random equaliser of
+the augmentation as teacher. Normalising each band on its own (cepstral mean and variance
+normalisation) removes a fixed colouring exactly, but also most of a short clip's phonetic
+content (a one-word clip is mostly one vowel, so its mean spectrum is that vowel's); it and a
+plain level normalisation scored 8 and 5 points lower on FSDD's hardest speaker
+(docs/experiments.md).
 
 Before the log, the energies are floored `floor_db` below the clip's mean band energy, so that
 the hiss of a quiet recording (which differs from one set-up to the next and says nothing
@@ -54,40 +46,22 @@ def _frames(lengths: torch.Tensor, hop: int) -> torch.Tensor:
     return torch.div(lengths + hop - 1, hop, rounding_mode="floor").clamp(min=1)
 
 
-NORMALISATIONS = ("band", "clip", "tilt")
+def _normalise(logs: torch.Tensor, frames: torch.Tensor) -> torch.Tensor:
+    """Zero mean and unit spread over the valid frames, after removing the clip's tilt. (B, F, T)
 
-
-def check_normalisation(mode: str) -> str:
-    """`mode` if it is one of NORMALISATIONS, else a ValueError naming them."""
-    if mode not in NORMALISATIONS:
-        raise ValueError(f"normalise must be one of {NORMALISATIONS}, not {mode!r}")
-    return mode
-
-
-def _normalise(logs: torch.Tensor, frames: torch.Tensor, mode: str) -> torch.Tensor:
-    """Zero mean and unit spread over the valid frames. (B, F, T)
-
-    "band": each band on its own; "clip": all bands together; "tilt": all bands together after
-    removing the straight line (over band index) that best fits the clip's mean spectrum, so the
-    level and the overall slope of the colouring go and the shape of the formants stays. The
-    padding is zeroed. The spread is floored (0.1 in log units) so that a band or clip that
-    barely moves is not blown up.
+    The straight line (over band index) that best fits the clip's mean spectrum is subtracted,
+    so the level and the overall slope of the colouring go and the shape of the formants stays.
+    The padding is zeroed. The spread is floored (0.1 in log units) so that a clip that barely
+    moves is not blown up.
     """
     mask = (torch.arange(logs.shape[-1], device=logs.device)[None, :] < frames[:, None]).to(logs.dtype)  # (B, T)
     band_means = (logs * mask[:, None, :]).sum(-1, keepdim=True) / frames[:, None, None].to(logs.dtype)  # (B, F, 1)
-    if mode == "band":
-        mean = band_means
-    elif mode == "clip":
-        mean = band_means.mean(1, keepdim=True)  # (B, 1, 1)
-    else:
-        x = torch.linspace(-1.0, 1.0, logs.shape[1], device=logs.device, dtype=logs.dtype)[None, :, None]  # (1, F, 1)
-        level = band_means.mean(1, keepdim=True)
-        slope = ((band_means - level) * x).sum(1, keepdim=True) / x.pow(2).sum()
-        mean = level + slope * x  # (B, F, 1)
-    centred = (logs - mean) * mask[:, None, :]
-    dims = (-1,) if mode == "band" else (-2, -1)
-    count = frames[:, None, None].to(logs.dtype) * (1 if mode == "band" else logs.shape[1])
-    std = (centred.pow(2).sum(dims, keepdim=True) / count).sqrt()
+    x = torch.linspace(-1.0, 1.0, logs.shape[1], device=logs.device, dtype=logs.dtype)[None, :, None]  # (1, F, 1)
+    level = band_means.mean(1, keepdim=True)
+    slope = ((band_means - level) * x).sum(1, keepdim=True) / x.pow(2).sum()
+    centred = (logs - (level + slope * x)) * mask[:, None, :]
+    count = frames[:, None, None].to(logs.dtype) * logs.shape[1]
+    std = (centred.pow(2).sum((-2, -1), keepdim=True) / count).sqrt()
     return centred / (std + 0.1)
 
 
@@ -135,11 +109,10 @@ class SincFilterbank(nn.Module):
 
     def __init__(self, sample_rate: int = 8000, n_filters: int = 40, kernel_ms: float = 16.0, window_ms: float = 25.0,
                  hop_ms: float = 10.0, conv_stride: int = 2, min_hz: float = 50.0, min_band_hz: float = 50.0,
-                 floor_db: float | None = None, normalise: str = "tilt"):
+                 floor_db: float | None = None):
         super().__init__()
         self.sample_rate = sample_rate
         self.floor_db = floor_db
-        self.normalise = check_normalisation(normalise)
         self.conv_stride = conv_stride
         self.min_hz = min_hz
         self.min_band_hz = min_band_hz
@@ -186,7 +159,7 @@ class SincFilterbank(nn.Module):
         energy = smooth_and_decimate(x.pow(2), self.smooth.flatten(), self.hop)  # (B, F, T)
         frames = _frames(torch.div(lengths + self.conv_stride - 1, self.conv_stride, rounding_mode="floor"), self.hop)
         frames = frames.clamp(max=energy.shape[-1])
-        return _normalise(_log_energies(energy, frames, self.floor_db), frames, self.normalise), frames
+        return _normalise(_log_energies(energy, frames, self.floor_db), frames), frames
 
 
 def mel_matrix(sample_rate: int, n_fft: int, n_mels: int, min_hz: float = 50.0) -> np.ndarray:
@@ -207,10 +180,9 @@ class LogMelFrontend(nn.Module):
     """Fixed log-mel filterbank (the hand-made ablation): same input and output as SincFilterbank."""
 
     def __init__(self, sample_rate: int = 8000, n_filters: int = 40, window_ms: float = 25.0, hop_ms: float = 10.0,
-                 floor_db: float | None = None, normalise: str = "tilt"):
+                 floor_db: float | None = None):
         super().__init__()
         self.floor_db = floor_db
-        self.normalise = check_normalisation(normalise)
         self.win = int(round(sample_rate * window_ms / 1000))
         self.hop = int(round(sample_rate * hop_ms / 1000))
         self.n_fft = 1 << (self.win - 1).bit_length()
@@ -227,14 +199,13 @@ class LogMelFrontend(nn.Module):
         power = spec.real.pow(2) + spec.imag.pow(2)
         energy = torch.matmul(self.mel, power) / self.n_fft  # (B, F, T)
         frames = _frames(lengths, self.hop).clamp(max=energy.shape[-1])
-        return _normalise(_log_energies(energy, frames, self.floor_db), frames, self.normalise), frames
+        return _normalise(_log_energies(energy, frames, self.floor_db), frames), frames
 
 
-def make_frontend(name: str, sample_rate: int, n_filters: int, floor_db: float | None = None,
-                  normalise: str = "tilt") -> nn.Module:
+def make_frontend(name: str, sample_rate: int, n_filters: int, floor_db: float | None = None) -> nn.Module:
     """The front-end called `name`: "sinc" (learned, default) or "logmel" (fixed ablation)."""
     if name == "sinc":
-        return SincFilterbank(sample_rate, n_filters, floor_db=floor_db, normalise=normalise)
+        return SincFilterbank(sample_rate, n_filters, floor_db=floor_db)
     if name == "logmel":
-        return LogMelFrontend(sample_rate, n_filters, floor_db=floor_db, normalise=normalise)
+        return LogMelFrontend(sample_rate, n_filters, floor_db=floor_db)
     raise ValueError(f"frontend must be 'sinc' or 'logmel', not {name!r}")

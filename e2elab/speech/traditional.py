@@ -21,11 +21,16 @@ from ..errors import DataError
 from ..params import Choice, Int, Real
 from ..registry import register_pipeline
 from .clips import read_clip, too_short
-from .decode import BigramLM, build_graph, phone_posteriors, segment, viterbi_decode
+from .hmm_decode import BigramLM, build_graph, phone_posteriors, segment, viterbi_decode
 from .features import MfccConfig, add_deltas, cmvn, extract, mfcc
 from .gmm import DiagGMMBank
 from .lexicon import SILENCE, Lexicon, LexiconError, transcript_words
-from .training import PhoneModel, train, utterance_units
+from .hmm_training import PhoneModel, train, utterance_units
+
+
+def _nothing_usable(skipped: list[tuple[str, str]]) -> DataError:
+    return DataError(None, f"no usable training utterance ({len(skipped)} skipped: "
+                           f"{'; '.join(f'{item}: {reason}' for item, reason in skipped[:5])})")
 
 
 def _name(item, index: int) -> str:
@@ -55,7 +60,10 @@ class TraditionalSpeechRecognizer(SpeechRecognizerMixin, BaseEstimator):
     batch_size, n_jobs: utterances per vectorised E-step batch, and joblib threads over batches.
     max_seconds: longest clip accepted (None: no limit), in training, prediction and explanations.
     on_error: "raise" on an unusable training utterance, or "skip" it (counted in `n_skipped_`).
-    seed: kept for the common contract; training is deterministic.
+    progress: print what training does, step by step (None: when a terminal or notebook shows it).
+
+    No `seed`: training is deterministic (a flat start, then each split Gaussian's means moved by a fixed
+    fraction of a standard deviation).
     """
 
     _parameter_constraints = {
@@ -67,13 +75,13 @@ class TraditionalSpeechRecognizer(SpeechRecognizerMixin, BaseEstimator):
         "var_floor": [Real(0, 1, closed="right")], "lm": [Choice("bigram", "loop")], "lm_weight": [Real(0)],
         "insertion_penalty": [Real()], "beam": [Real(0, closed="neither")], "batch_size": [Int(1)],
         "n_jobs": [Int(1), Int(None, -1), None], "max_seconds": [Real(0, closed="neither"), None],
-        "on_error": [Choice("raise", "skip")], "seed": [Int(0)], "verbose": ["verbose"],
+        "on_error": [Choice("raise", "skip")], "progress": ["boolean", None],
     }
 
     def __init__(self, sample_rate=16_000, n_mfcc=13, n_mels=26, c0="cepstral", cmvn="speaker", cmvn_variance=False,
                  lexicon=None, oov="letters", silence="optional", n_states=3, n_mixtures=8, training="baum-welch",
                  flat_passes=4, passes_per_split=2, var_floor=0.01, lm="bigram", lm_weight=1.0, insertion_penalty=0.0,
-                 beam=500.0, batch_size=64, n_jobs=1, max_seconds=30.0, on_error="raise", seed=0, verbose=False):
+                 beam=500.0, batch_size=64, n_jobs=1, max_seconds=30.0, on_error="raise", progress=None):
         self.sample_rate = sample_rate
         self.n_mfcc = n_mfcc
         self.n_mels = n_mels
@@ -97,8 +105,7 @@ class TraditionalSpeechRecognizer(SpeechRecognizerMixin, BaseEstimator):
         self.n_jobs = n_jobs
         self.max_seconds = max_seconds
         self.on_error = on_error
-        self.seed = seed
-        self.verbose = verbose
+        self.progress = progress
 
     # ---- features -------------------------------------------------------------------------
     def _mfcc_config(self) -> MfccConfig:
@@ -111,7 +118,7 @@ class TraditionalSpeechRecognizer(SpeechRecognizerMixin, BaseEstimator):
         return read_clip(item, self.sample_rate, self.max_seconds, name)
 
     def _log(self, message: str) -> None:
-        if self.verbose:
+        if self._show_progress():
             print(f"[traditional] {message}", flush=True)
 
     # ---- training -------------------------------------------------------------------------
@@ -130,7 +137,7 @@ class TraditionalSpeechRecognizer(SpeechRecognizerMixin, BaseEstimator):
             raise DataError(None, f"got {len(X)} clips but {len(y)} transcripts")
         groups = None if groups is None else list(groups)
         lexicon = Lexicon(self.lexicon, fallback="letters" if self.oov == "letters" else "none")
-        skipped: list[str] = []
+        skipped: list[tuple[str, str]] = []
         keep, signals, word_lists = [], [], []
         spelled: set[str] = set()
         pronunciations: dict[str, list[str]] = {}
@@ -149,9 +156,10 @@ class TraditionalSpeechRecognizer(SpeechRecognizerMixin, BaseEstimator):
                         pronunciations[word] = phones
                 signals.append(self._read(item, name))
             except DataError as err:
-                if self.on_error == "raise" and not (isinstance(err, LexiconError) and self.oov == "skip"):
-                    raise
-                skipped.append(f"{err.source or name}: {err.reason}")
+                if isinstance(err, LexiconError) and self.oov == "skip":  # skipped whatever on_error says
+                    skipped.append((err.source or name, err.reason))
+                else:
+                    self._skip_or_raise(err, skipped, name)
                 continue
             keep.append(index)
             word_lists.append(words)
@@ -159,7 +167,7 @@ class TraditionalSpeechRecognizer(SpeechRecognizerMixin, BaseEstimator):
             warnings.warn(f"{len(spelled)} word(s) in no lexicon, pronounced from their letters: {', '.join(sorted(spelled))}",
                           stacklevel=2)
         if not keep:
-            raise DataError(None, f"no usable training utterance ({len(skipped)} skipped: {'; '.join(skipped[:5])})")
+            raise _nothing_usable(skipped)
         features = self._features(signals, None if groups is None else [groups[i] for i in keep])
         used = {w for words in word_lists for w in words}
         self.words_ = sorted(used)
@@ -173,18 +181,14 @@ class TraditionalSpeechRecognizer(SpeechRecognizerMixin, BaseEstimator):
             if feats.shape[0] < needed:
                 error = too_short(_name(X[index], index), len(signal) / self.sample_rate, len(words), needed,
                                   feats.shape[0], "the HMM")
-                if self.on_error == "raise":
-                    raise error
-                skipped.append(str(error))
+                self._skip_or_raise(error, skipped)
                 continue
             usable_feats.append(feats)
             usable_units.append(units)
             usable_words.append(words)
         if not usable_feats:
-            raise DataError(None, f"no usable training utterance ({len(skipped)} skipped: {'; '.join(skipped[:5])})")
-        if skipped:
-            warnings.warn(f"skipped {len(skipped)} training utterance(s): {'; '.join(skipped[:10])}"
-                          + (" ..." if len(skipped) > 10 else ""), stacklevel=2)
+            raise _nothing_usable(skipped)
+        self._record_skipped(skipped, "training utterance")
         self._log(f"{len(usable_feats)} utterances, {sum(f.shape[0] for f in usable_feats)} frames, "
                   f"{len(self.phones_)} phones, {len(self.words_)} words")
         self.model_ = train(usable_feats, usable_units, self.phones_, n_states=int(self.n_states),
@@ -193,19 +197,11 @@ class TraditionalSpeechRecognizer(SpeechRecognizerMixin, BaseEstimator):
                             var_floor_ratio=float(self.var_floor), batch_size=int(self.batch_size), n_jobs=self.n_jobs,
                             log=self._log)
         self.lm_ = BigramLM(self.words_, usable_words, kind=self.lm)
-        self.skipped_ = skipped
-        self.n_skipped_ = len(skipped)
         self.history_ = self.model_.history
         self.train_seconds_ = time.perf_counter() - started
         return self
 
     # ---- decoding -------------------------------------------------------------------------
-    def _check_fitted(self):
-        if not hasattr(self, "model_"):
-            from sklearn.exceptions import NotFittedError
-
-            raise NotFittedError("TraditionalSpeechRecognizer is not fitted yet; call fit first")
-
     def _graph(self):
         phone_index = {p: i for i, p in enumerate(self.phones_)}
         return build_graph(self.words_, self.pronunciations_, phone_index, self.model_.n_states, self.model_.log_self)
@@ -287,7 +283,7 @@ class TraditionalSpeechRecognizer(SpeechRecognizerMixin, BaseEstimator):
         self._check_fitted()
         model = self.model_
         meta = {"phones": self.phones_, "words": self.words_, "pronunciations": self.pronunciations_,
-                "n_states": model.n_states, "history": model.history, "skipped": self.skipped_,
+                "n_states": model.n_states, "history": model.history, "skipped": [list(s) for s in self.skipped_],
                 "train_seconds": self.train_seconds_}
         arrays = {"gmm.means": model.gmm.means, "gmm.variances": model.gmm.variances,
                   "gmm.log_weights": model.gmm.log_weights, "hmm.log_self": model.log_self,
@@ -308,8 +304,7 @@ class TraditionalSpeechRecognizer(SpeechRecognizerMixin, BaseEstimator):
         lm = BigramLM(est.words_, None, kind="loop")
         lm.matrix, lm.start, lm.end = (np.asarray(arrays[k], dtype=np.float64) for k in ("lm.matrix", "lm.start", "lm.end"))
         est.lm_ = lm
-        est.skipped_ = list(meta.get("skipped", []))
-        est.n_skipped_ = len(est.skipped_)
+        est._record_skipped(meta["skipped"])
         est.history_ = est.model_.history
         est.train_seconds_ = float(meta.get("train_seconds", 0.0))
         return est

@@ -3,18 +3,20 @@
 import dataclasses
 import gzip
 import hashlib
-import sys
-import types
+import io
+import zipfile
 
 import numpy as np
 import pytest
 import soundfile as sf
 
 import e2elab
-from e2elab.data import builtin
-from e2elab.data.builtin import BUILTINS, RemoteFile, ensure_builtin, load_builtin
+from e2elab.data.builtins import BUILTINS, ensure_builtin, load_builtin
+from e2elab.data.builtins.fsdd import keep_recording
 from e2elab.data.dataset import Dataset
-from e2elab.errors import DataError, ManifestError
+from e2elab.data.download import RemoteFile
+from e2elab.errors import DataError, ManifestError, ParameterError
+from e2elab.synth import speech_digits
 
 
 def write_usps(folder, rows_train, rows_test):
@@ -115,7 +117,7 @@ def test_missing_builtins(tmp_path, monkeypatch):
     with pytest.raises(DataError, match="downloading is off"):
         e2elab.load_dataset("mnist", download=False)
     assert not BUILTINS["mnist"].status()["present"]
-    with pytest.raises(TypeError, match="no option"):
+    with pytest.raises(ParameterError, match="'digits' takes no option"):
         e2elab.load_dataset("digits", seed=3)
 
 
@@ -140,18 +142,36 @@ def test_missing_builtin_is_downloaded_into_the_cache(tmp_path, monkeypatch):
     assert not (tmp_path / "cache2" / "usps" / "zip.train.gz").exists()
 
 
-def test_speech_digits_is_generated_lazily(monkeypatch):
+def test_fsdd_archive_is_unpacked_to_its_recordings(tmp_path, monkeypatch):
+    served = tmp_path / "served.zip"
+    tone = io.BytesIO()
+    sf.write(tone, 0.3 * np.sin(np.arange(800) / 3.0), 8000, format="WAV")
+    with zipfile.ZipFile(served, "w") as archive:
+        archive.writestr("repo-x/recordings/3_ann_0.wav", tone.getvalue())
+        archive.writestr("repo-x/README.md", "not a recording")
+    files = (RemoteFile("fsdd.zip", (served.as_uri(),)),)
+    monkeypatch.setitem(BUILTINS, "fsdd", dataclasses.replace(BUILTINS["fsdd"], files=files))
+    cache = tmp_path / "cache"
+    monkeypatch.setenv("E2ELAB_CACHE_DIR", str(cache))
+    monkeypatch.setenv("E2ELAB_DATA_DIR", str(tmp_path / "empty"))
+    ds = e2elab.load_dataset("fsdd")
+    assert ds.y == ["three"] and ds.groups == ["ann"] and ds.name == "fsdd"
+    assert sorted(p.relative_to(cache / "fsdd").as_posix() for p in (cache / "fsdd").rglob("*") if p.is_file()) == [
+        "recordings/3_ann_0.wav"]
+    assert not list((cache / ".downloads").glob("*.zip"))
+
+
+def test_speech_digits_comes_from_the_synthetic_corpus(monkeypatch):
     calls = []
 
     def load_speech_digits(seed=0, size="default"):
         calls.append((seed, size))
         return Dataset(X=["a.wav"], y=["one"], task="speech", groups=["voice1"])
 
-    fake = types.ModuleType("e2elab.data.synthetic_speech")
-    fake.load_speech_digits = load_speech_digits
-    monkeypatch.setitem(sys.modules, "e2elab.data.synthetic_speech", fake)
+    monkeypatch.setattr(speech_digits, "load_speech_digits", load_speech_digits)
     ds = load_builtin("speech-digits", seed=4, size="small")
     assert calls == [(4, "small")] and ds.name == "speech-digits"
+    assert BUILTINS["speech-digits"].status()["present"]
 
 
 def test_registry_is_complete_and_never_invents_digests():
@@ -162,8 +182,8 @@ def test_registry_is_complete_and_never_invents_digests():
             assert all(u.startswith(("https://", "http://")) for u in remote.urls)
             assert remote.sha256 is None or len(remote.sha256) == 64
             assert remote.md5 is None or len(remote.md5) == 32
-    assert builtin._fsdd_member("repo-x/recordings/1_a_2.wav") == "recordings/1_a_2.wav"
-    assert builtin._fsdd_member("repo-x/utils/x.py") is None
+    assert keep_recording("repo-x/recordings/1_a_2.wav") == "recordings/1_a_2.wav"
+    assert keep_recording("repo-x/utils/x.py") is None
 
 
 def test_real_fsdd(shared_data):

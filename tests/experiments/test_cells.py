@@ -4,7 +4,7 @@ import torch
 from sklearn.base import BaseEstimator
 from sklearn.linear_model import LogisticRegression
 
-from e2elab.experiments.cells import count_parameters, image_scores, model_bytes, speech_scores
+from e2elab.experiments.cells import class_scores, count_parameters, model_bytes, transcript_scores
 
 
 class WithModule(BaseEstimator):
@@ -53,20 +53,20 @@ def test_model_bytes_is_none_for_a_model_that_cannot_be_saved():
     assert model_bytes(Unsaveable()) is None
 
 
-def test_image_scores_count_the_confusions():
-    scores = image_scores(["a", "a", "b", "c"], ["a", "b", "b", "d"], ["a", "b", "c"])
+def test_class_scores_count_the_confusions():
+    scores = class_scores(["a", "a", "b", "c"], ["a", "b", "b", "d"], ["a", "b", "c"])
     assert scores["metric"] == pytest.approx(0.5) and scores["accuracy"] == pytest.approx(0.5)
     assert scores["confusion"]["labels"] == ["a", "b", "c", "d"]
     assert scores["confusion"]["matrix"][0] == [1, 1, 0, 0]
     assert scores["confusion"]["matrix"][2] == [0, 0, 0, 1]
 
 
-def test_speech_scores_count_substitutions_deletions_and_insertions():
-    scores = speech_scores(["one two three", "four five"], ["one too three", "four five six"])
+def test_transcript_scores_count_substitutions_deletions_and_insertions():
+    scores = transcript_scores(["one two three", "four five"], ["one too three", "four five six"])
     assert scores["metric"] == pytest.approx(2 / 5)
     counts = scores["confusion"]
     assert counts["two"] == {"too": 1}
     assert counts["one"] == {"one": 1}
     assert counts["<ins>"] == {"six": 1}
-    scores = speech_scores(["seven eight"], ["seven"])
+    scores = transcript_scores(["seven eight"], ["seven"])
     assert scores["confusion"]["eight"] == {"<del>": 1}

@@ -7,8 +7,8 @@ import pytest
 from PIL import Image
 
 from e2elab.cli import main
-from e2elab.experiments.cli_args import parse_kind_params, parse_seeds
-from e2elab.experiments.schemas import CURVE_SCHEMA, RESULTS_SCHEMA, validate
+from e2elab.commands._grid_args import parse_kind_params, parse_seeds
+from e2elab.experiments.schemas import curve_schema, results_schema, validate
 from e2elab.errors import E2elabError
 
 
@@ -34,7 +34,7 @@ def test_compare_command(stand_ins, digit_folder, tmp_path, capsys):
     out = capsys.readouterr().out
     assert "paired over 2 matched runs" in out and "traditional" in out
     results = json.loads((run / "results.json").read_text())
-    validate(results, RESULTS_SCHEMA)
+    validate(results, results_schema())
     assert results["split"]["kind"] == "predefined"
     assert len(list((run / "cells").glob("*.json"))) == 4
 
@@ -48,7 +48,7 @@ def test_curve_command(stand_ins, digit_folder, tmp_path, capsys):
     assert code == 0
     out = capsys.readouterr().out
     assert "crossover:" in out and "target 0.2" in out
-    validate(json.loads((run / "curve.json").read_text()), CURVE_SCHEMA)
+    validate(json.loads((run / "curve.json").read_text()), curve_schema())
     assert (run / "curve.png").exists()
 
 

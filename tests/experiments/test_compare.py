@@ -5,12 +5,12 @@ import pytest
 from e2elab.errors import RunFolderError
 from e2elab.experiments import compare
 from e2elab.experiments.compare import compare_splits, format_table
-from e2elab.experiments.schemas import RESULTS_SCHEMA, validate
+from e2elab.experiments.schemas import results_schema, validate
 
 
 def test_image_compare_on_the_data_sets_own_split(stand_ins, digits, tmp_path):
     summary = compare("image", digits, tmp_path, pipelines=["end-to-end", "traditional"], seeds=[0, 1], progress=False)
-    validate(json.loads((tmp_path / "results.json").read_text()), RESULTS_SCHEMA)
+    validate(json.loads((tmp_path / "results.json").read_text()), results_schema())
     assert summary["split"] == {"kind": "predefined", "folds": 1}
     assert summary["metric"] == "error" and summary["lower_is_better"] is True
     for kind in ("end-to-end", "traditional"):

@@ -6,13 +6,13 @@ import pytest
 from e2elab.errors import RunFolderError
 from e2elab.experiments import curve
 from e2elab.experiments.curve import format_table, parse_sizes, resolve_sizes
-from e2elab.experiments.schemas import CURVE_SCHEMA, validate
+from e2elab.experiments.schemas import curve_schema, validate
 
 
 def test_image_curve_writes_points_laws_crossing_and_plot(stand_ins, digits, tmp_path):
     summary = curve("image", digits, tmp_path, sizes=[20, 40, 80, 160, 0.5], seeds=[0, 1], target=0.1, n_boot=40,
                     progress=False)
-    validate(json.loads((tmp_path / "curve.json").read_text()), CURVE_SCHEMA)
+    validate(json.loads((tmp_path / "curve.json").read_text()), curve_schema())
     assert (tmp_path / "curve.png").stat().st_size > 10_000
     assert summary["sizes"] == [20, 40, 80, 160, 650]
     assert summary["test"]["n_items"] == len(digits) - 1300
@@ -72,7 +72,7 @@ def test_parse_and_resolve_sizes():
 
 def test_api_without_a_folder_returns_the_same_data(stand_ins, digits):
     summary = curve("image", digits, None, pipelines=["end-to-end"], sizes=[30, 60, 120], seeds=[0], n_boot=10, progress=False)
-    validate(summary, CURVE_SCHEMA)
+    validate(summary, curve_schema())
     assert summary["crossover"] is None and "both" in summary["crossover_explanation"]
     assert np.isfinite(summary["pipelines"]["end-to-end"]["law"]["a"])
 

@@ -2,7 +2,7 @@ import copy
 
 import pytest
 
-from e2elab.experiments.schemas import CURVE_SCHEMA, RESULTS_SCHEMA, SchemaError, _check, validate
+from e2elab.experiments.schemas import SchemaError, _check, curve_schema, results_schema, validate
 
 RESULTS = {"task": "speech", "data": "fsdd", "split": {"kind": "group", "folds": 6},
            "metric": "wer", "lower_is_better": True,
@@ -28,10 +28,10 @@ VALIDATORS = [validate, lambda doc, schema: _check(doc, schema, "$")]
 
 @pytest.mark.parametrize("check", VALIDATORS)
 def test_design_examples_validate(check):
-    check(RESULTS, RESULTS_SCHEMA)
-    check(CURVE, CURVE_SCHEMA)
+    check(RESULTS, results_schema())
+    check(CURVE, curve_schema())
     no_crossing = dict(CURVE, crossover=None, crossover_explanation="no crossover in range")
-    check(no_crossing, CURVE_SCHEMA)
+    check(no_crossing, curve_schema())
 
 
 @pytest.mark.parametrize("check", VALIDATORS)
@@ -49,7 +49,7 @@ def test_bad_results_are_refused(check, path, value):
         target = target[key]
     target[path[-1]] = value
     with pytest.raises(SchemaError):
-        check(doc, RESULTS_SCHEMA)
+        check(doc, results_schema())
 
 
 @pytest.mark.parametrize("check", VALIDATORS)
@@ -57,8 +57,8 @@ def test_missing_keys_are_refused(check):
     doc = copy.deepcopy(CURVE)
     del doc["pipelines"]["end-to-end"]["law"]
     with pytest.raises(SchemaError, match="law"):
-        check(doc, CURVE_SCHEMA)
+        check(doc, curve_schema())
     doc = copy.deepcopy(CURVE)
     doc["crossover"] = {"ci95": [1, 2]}
     with pytest.raises(SchemaError):
-        check(doc, CURVE_SCHEMA)
+        check(doc, curve_schema())

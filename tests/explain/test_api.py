@@ -84,7 +84,7 @@ def test_bad_options_fail_before_the_model_is_loaded(options, message, tmp_path)
 
 
 def test_seconds_limit_is_for_speech_models(cnn, blobs16):
-    with pytest.raises(ParameterError, match="max_seconds limits speech clips"):
+    with pytest.raises(ParameterError, match="max_seconds limits audio clips"):
         explain(cnn, blobs16[0][:1], methods=["saliency"], max_seconds=5)
 
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-
 import numpy as np
 import pytest
 import torch
@@ -12,6 +10,7 @@ from sklearn.base import clone
 import e2elab
 from e2elab.errors import DataError, ImageError
 from e2elab.image.end_to_end import EndToEndImageClassifier
+from e2elab.image.transforms import ImageAugmentation
 
 FAST = dict(width=8, epochs=6, batch_size=8, lr=1e-2, device="cpu", progress=False)
 
@@ -91,10 +90,10 @@ def test_grayscale_and_colour_and_odd_sizes():
     X, y = _bars(5, size=20)
     X[0] = np.zeros((30, 12), np.uint8)  # a tall image among squares, padded to a square
     gray = EndToEndImageClassifier(**{**FAST, "epochs": 2}).fit(X, y)
-    assert gray.channels_ == 1 and gray.policy_["name"] == "glyph" and not gray.policy_["flip"]
+    assert gray.channels_ == 1 and gray.policy_ == ImageAugmentation.preset("glyph") and not gray.policy_.flip
     Xc, yc = _bars(5, colour=True)
     colour = EndToEndImageClassifier(**{**FAST, "epochs": 2}, resize="crop").fit(Xc, yc)
-    assert colour.channels_ == 3 and colour.policy_["flip"] and colour.policy_["mix"] == "cutmix"
+    assert colour.channels_ == 3 and colour.policy_.flip and colour.policy_.mix == "cutmix"
     assert colour.predict([Xc[0][:, :, 0]]).shape == (1,)  # a gray image given to a colour model
     assert colour.predict([np.zeros((1500, 1000, 3), np.uint8)]).shape == (1,)  # far larger than the input
     assert colour.predict_proba([]).shape == (0, 3)
@@ -163,18 +162,12 @@ def test_bad_parameters_are_refused():
         EndToEndImageClassifier(**FAST, optimizer="adam").fit(X, y)
 
 
-def test_both_optimizers_train_and_old_models_load_as_adamw(tmp_path):
+def test_both_optimizers_train():
     X, y = _bars(4)
     params = {**FAST, "lr": None, "epochs": 25, "augment": "none", "validation_fraction": 0}
     for optimizer in ("sgd", "adamw"):
         model = EndToEndImageClassifier(**params, optimizer=optimizer).fit(X, y)
         assert model.score(X, y) == 1.0, optimizer
-    e2elab.save(model, tmp_path / "model")
-    config = tmp_path / "model" / "e2elab.json"
-    saved = json.loads(config.read_text())
-    del saved["params"]["optimizer"]  # as written before the parameter existed
-    config.write_text(json.dumps(saved))
-    assert e2elab.load(tmp_path / "model").optimizer == "adamw"
 
 
 def test_registered_as_end_to_end_image_pipeline():
@@ -182,15 +175,58 @@ def test_registered_as_end_to_end_image_pipeline():
     assert isinstance(model, EndToEndImageClassifier) and model.seed == 1
 
 
-def test_checkpoints_and_metrics_are_written(tmp_path):
+def _epochs_run(monkeypatch) -> list[int]:
+    """The epochs the training loop runs from now on, in order, whatever a checkpoint lets it skip."""
+    import e2elab.nn
+
+    epochs, real_train = [], e2elab.nn.train
+
+    def counting_train(*args, **kwargs):
+        return real_train(*args, **kwargs, on_epoch_end=lambda row: epochs.append(row["epoch"]))
+
+    monkeypatch.setattr(e2elab.nn, "train", counting_train)
+    return epochs
+
+
+def test_checkpoints_and_metrics_are_written(tmp_path, monkeypatch):
     from e2elab.nn import read_metrics
 
     X, y = _bars(5)
     model = EndToEndImageClassifier(**{**FAST, "epochs": 2}, checkpoint_dir=str(tmp_path)).fit(X, y)
     rows = read_metrics(tmp_path)
     assert [r["epoch"] for r in rows] == [1, 2] and "val_error" in rows[0]
-    again = EndToEndImageClassifier(**{**FAST, "epochs": 2}, checkpoint_dir=str(tmp_path)).fit(X, y)  # resumed: done
+    epochs = _epochs_run(monkeypatch)
+    again = EndToEndImageClassifier(**{**FAST, "epochs": 2}, checkpoint_dir=str(tmp_path)).fit(X, y)
+    assert epochs == []  # every epoch is in the checkpoint: nothing left to run
     np.testing.assert_array_equal(model.predict_proba(X), again.predict_proba(X))
+
+
+def test_resume_runs_only_the_remaining_epochs_and_ends_as_an_uninterrupted_run(tmp_path, monkeypatch):
+    import e2elab.nn.trainer as trainer
+
+    X, y = _bars(5)
+    params = {**FAST, "epochs": 4}
+    straight = EndToEndImageClassifier(**params).fit(X, y)
+
+    real_write = trainer.write_metrics
+
+    def interrupt_after_two(directory, history):
+        real_write(directory, history)
+        if len(history) == 2:
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(trainer, "write_metrics", interrupt_after_two)
+    with pytest.raises(KeyboardInterrupt):
+        EndToEndImageClassifier(**params, checkpoint_dir=str(tmp_path)).fit(X, y)
+    monkeypatch.setattr(trainer, "write_metrics", real_write)
+    epochs = _epochs_run(monkeypatch)
+    resumed = EndToEndImageClassifier(**params, checkpoint_dir=str(tmp_path)).fit(X, y)
+
+    assert epochs == [3, 4]  # a run that started afresh would count 1 to 4
+    assert [h["epoch"] for h in resumed.history_] == [1, 2, 3, 4]
+    for (name, a), b in zip(straight.network_.state_dict().items(), resumed.network_.state_dict().values()):
+        assert torch.allclose(a.float(), b.float(), atol=1e-6), name
+    np.testing.assert_allclose(resumed.predict_proba(X), straight.predict_proba(X), atol=1e-6)
 
 
 def test_amp_switches_cpu_bfloat16_training(monkeypatch):
@@ -205,11 +241,11 @@ def test_amp_switches_cpu_bfloat16_training(monkeypatch):
     assert not np.array_equal(mixed, full)  # bfloat16 rounding changed the training
 
 
-def test_stem_pool_adapts_the_depth_and_saves(tmp_path):
+def test_cpu_preset_pools_after_the_stem_adapts_the_depth_and_saves(tmp_path):
     X, y = _bars(4, size=32)
-    model = EndToEndImageClassifier(**{**FAST, "epochs": 2}, stem_pool=True).fit(X, y)
+    model = EndToEndImageClassifier(**{**FAST, "epochs": 2}, preset="cpu").fit(X, y)
     assert model.input_size_ == 32 and model.depth_ == 3  # 32 px: halved by the stem, then 3 stages to 2 px
     e2elab.save(model, tmp_path / "model")
     np.testing.assert_array_equal(e2elab.load(tmp_path / "model").predict_proba(X), model.predict_proba(X))
-    with pytest.raises(ValueError, match="with stem_pool"):
-        EndToEndImageClassifier(**FAST, stem_pool=True, input_size=16, depth=4).fit(X, y)
+    with pytest.raises(ValueError, match="with preset 'cpu'"):
+        EndToEndImageClassifier(**FAST, preset="cpu", input_size=16, depth=4).fit(X, y)

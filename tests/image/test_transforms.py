@@ -64,3 +64,35 @@ def test_is_colour():
     assert not is_colour(gray) and not is_colour(gray[:, :, 0])
     gray[0, 0, 1] = 9
     assert is_colour(gray)
+
+
+# ---- the augmentation policy: one immutable value with named presets ----------------------------
+
+
+def test_presets_are_the_policies_the_figures_were_measured_with():
+    from e2elab.image.transforms import ImageAugmentation
+
+    photo, glyph = ImageAugmentation.preset("photo"), ImageAugmentation.preset("glyph")
+    assert (photo.scale, photo.translate, photo.rotate, photo.flip, photo.jitter, photo.mix, photo.padding_mode) == (
+        (0.6, 1.0), 0.1, 0.0, True, 0.25, "cutmix", "reflection")
+    assert (glyph.scale, glyph.translate, glyph.rotate, glyph.flip, glyph.jitter, glyph.mix, glyph.padding_mode) == (
+        (0.9, 1.1), 0.1, 10.0, False, 0.1, None, "zeros")
+    assert ImageAugmentation.preset("none") == ImageAugmentation()
+
+
+@pytest.mark.parametrize("augment, channels, expected", [("auto", 3, "photo"), ("auto", 1, "glyph"), ("photo", 1, "photo"),
+                                                         ("none", 3, "none")])
+def test_auto_picks_the_preset_by_colour(augment, channels, expected):
+    from e2elab.image.transforms import ImageAugmentation
+
+    assert ImageAugmentation.of(augment, channels) == ImageAugmentation.preset(expected)
+
+
+def test_the_default_policy_leaves_images_as_they_are():
+    from e2elab.image.transforms import ImageAugmentation
+
+    x = torch.randn(4, 1, 16, 16)
+    torch.testing.assert_close(ImageAugmentation().transform(out_size=None)(x), x, atol=1e-5, rtol=0)
+    flipped = ImageAugmentation(flip=True).transform(out_size=None)
+    torch.manual_seed(0)
+    assert not torch.allclose(flipped(x), x)

@@ -1,8 +1,12 @@
-"""Waveform augmentation: each kind stays within its bounds, repeats from a seed, switches off."""
+"""Speech augmentation: each kind stays within its bounds, repeats from a seed, switches off; the
+policy is one immutable value a pipeline takes as its `augment` parameter."""
+
+import dataclasses
 
 import numpy as np
+import pytest
 
-from e2elab.speech.augment import WaveAugment, random_equaliser
+from e2elab.speech.augment import SpeechAugmentation, random_equaliser
 
 
 def _gain_db(before: np.ndarray, after: np.ndarray) -> float:
@@ -19,8 +23,21 @@ def test_equaliser_gain_stays_within_its_bound():
 
 def test_augment_is_repeatable_from_a_seed_and_each_kind_switches_off():
     wave = np.random.default_rng(2).standard_normal(4000).astype(np.float32)
-    augment = WaveAugment()
+    augment = SpeechAugmentation()
     np.testing.assert_array_equal(augment(wave, np.random.default_rng(3)), augment(wave, np.random.default_rng(3)))
     assert not np.array_equal(augment(wave, np.random.default_rng(3)), augment(wave, np.random.default_rng(4)))
-    off = WaveAugment(speed=0.0, eq_db=None, noise_snr_db=None, gain_db=None)
+    off = SpeechAugmentation(speed=0.0, eq_db=None, noise_snr_db=None, gain_db=None)
     np.testing.assert_array_equal(off(wave, np.random.default_rng(3)), wave)
+
+
+@pytest.mark.parametrize("augment, expected", [
+    (True, SpeechAugmentation()), (False, None), (None, None),
+    (SpeechAugmentation(time_masks=0), SpeechAugmentation(time_masks=0)),
+])
+def test_the_augment_parameter_names_one_policy(augment, expected):
+    assert SpeechAugmentation.of(augment) == expected
+
+
+def test_the_default_policy_is_the_one_the_figures_were_measured_with():
+    assert dataclasses.asdict(SpeechAugmentation()) == dict(speed=0.1, eq_db=8.0, noise_snr_db=10.0, gain_db=10.0,
+                                                            time_masks=2, freq_masks=2)

@@ -8,7 +8,7 @@ from scipy.special import logsumexp
 
 from e2elab.speech.gmm import DiagGMMBank, GMMStats
 from e2elab.speech.hmm import backward, build_composite, forward, make_batch, viterbi
-from e2elab.speech.training import e_step, flat_start, reestimate, train
+from e2elab.speech.hmm_training import e_step, flat_start, reestimate, train
 
 
 def _transition_matrix(comp, log_self):

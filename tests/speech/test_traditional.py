@@ -95,7 +95,7 @@ def test_bad_utterances_are_skipped_and_counted(corpus):
     with pytest.warns(UserWarning, match="skipped 4 training utterance"):
         model.fit(bad_X, bad_y)
     assert model.n_skipped_ == 4
-    reasons = "\n".join(model.skipped_)
+    reasons = "\n".join(f"{i}: {r}" for i, r in model.skipped_)
     assert "item 10: clip is empty" in reasons
     assert "item 11" in reasons and "'123'" in reasons
     assert "item 12: 0.05 s is too short for a 6-word transcript" in reasons
@@ -121,7 +121,7 @@ def test_clips_over_the_limit_are_refused_or_skipped(corpus):
     with pytest.warns(UserWarning, match="skipped 1"):
         model = _model(flat_passes=1, passes_per_split=1, max_seconds=2.0, on_error="skip").fit(
             list(X[:6]) + [long_clip], list(y[:7]))
-    assert model.n_skipped_ == 1 and "over the limit" in model.skipped_[0]
+    assert model.n_skipped_ == 1 and "over the limit" in model.skipped_[0][1]
     with pytest.raises(e2elab.errors.AudioError, match="over the limit"):
         model.predict([long_clip])
 

@@ -7,7 +7,7 @@ import threading
 import numpy as np
 import pytest
 
-from e2elab.data import espeak
+from e2elab.synth import espeak
 
 
 def _f0(samples: np.ndarray, rate: int) -> float:

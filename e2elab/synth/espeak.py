@@ -17,7 +17,7 @@ a random seed resets. The same call therefore gives audio that differs slightly 
 milliseconds, a slightly different pitch wobble) from one call to the next in a process, while
 the same sequence of calls in a fresh process gives identical samples. Code that needs
 bit-identical audio synthesises a fixed sequence in a fresh process, as
-`e2elab.data.synthetic_speech` does.
+`e2elab.synth.speech_digits` does.
 """
 
 from __future__ import annotations
@@ -275,18 +275,18 @@ def _voice_file(voice: str) -> str:
     for info in voices:
         if info.languages and info.languages[0].lower() == wanted:
             return info.identifier.split("/")[-1]
-    raise EspeakError(f"espeak-ng has no voice {voice!r} (see e2elab.data.espeak.list_voices)")
+    raise EspeakError(f"espeak-ng has no voice {voice!r} (see e2elab.synth.espeak.list_voices)")
 
 
 def _set_voice(engine: _Engine, voice: str, variant: str | None) -> None:
     name = _voice_file(voice)
     if variant:
         if variant not in _variant_names():
-            raise EspeakError(f"espeak-ng has no voice variant {variant!r} (see e2elab.data.espeak.list_variants)")
+            raise EspeakError(f"espeak-ng has no voice variant {variant!r} (see e2elab.synth.espeak.list_variants)")
         name = f"{name}+{variant}"
     status = engine.lib.espeak_SetVoiceByName(name.encode())
     if status != 0:
-        raise EspeakError(f"espeak-ng has no voice {name!r} (see e2elab.data.espeak.list_voices and list_variants)")
+        raise EspeakError(f"espeak-ng has no voice {name!r} (see e2elab.synth.espeak.list_voices and list_variants)")
 
 
 def _set(engine: _Engine, parameter: int, value: int, name: str, limits: tuple[int, int]) -> None:

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from ..commands._arg_types import jobs_count
 from ..errors import ParameterError
-from .grid import BACKENDS
+from ..experiments.grid import BACKENDS
+from ._arg_types import jobs_count
+from ._common import parse_params
 
 
 def add_grid_arguments(parser) -> None:
@@ -45,8 +46,6 @@ def parse_pipelines(text: str | None) -> list[str] | None:
 
 def parse_kind_params(pairs: list[str] | None) -> dict[str, dict]:
     """["end-to-end.epochs=20"] -> {"end-to-end": {"epochs": 20}} (values read as JSON where they parse)."""
-    from ..commands._common import parse_params
-
     params: dict[str, dict] = {}
     for pair in pairs or []:
         name = pair.split("=", 1)[0]
@@ -60,8 +59,8 @@ def parse_kind_params(pairs: list[str] | None) -> dict[str, dict]:
 def check_pipeline_params(task: str, pipelines: list[str] | None, params: dict[str, dict]) -> None:
     """Build every pipeline of the grid once with its parameters, so that a bad value (or a
     parameter for a pipeline that is not run) fails in a second, before any data is read."""
-    from ..commands._common import build_pipeline
-    from .compare import resolve_pipelines
+    from ..experiments.compare import resolve_pipelines
+    from ..experiments.runs import build_pipeline
 
     try:
         kinds = resolve_pipelines(task, pipelines)

@@ -31,9 +31,9 @@ from pathlib import Path
 import numpy as np
 
 from ..atomic import atomic_path
-from . import paths
-from .dataset import Dataset
-from .text import DIGIT_WORDS
+from ..data import paths
+from ..data.dataset import Dataset
+from ..data.text import DIGIT_WORDS
 
 VERSION = 1
 SAMPLE_RATE = 16_000
@@ -156,9 +156,9 @@ def generate(
 ) -> Path:
     """Synthesise the corpus into `folder` and write its manifest last; returns the manifest path.
 
-    Each voice is rendered by a fresh Python process (`python -m e2elab.data.synthetic_speech`):
+    Each voice is rendered by a fresh Python process (`python -m e2elab.synth.speech_digits`):
     espeak-ng carries state from one utterance to the next, so a fixed sequence in a fresh
-    process is what makes the audio bit-for-bit reproducible (see `e2elab.data.espeak`). Plain
+    process is what makes the audio bit-for-bit reproducible (see `e2elab.synth.espeak`). Plain
     subprocesses rather than multiprocessing keep this safe to call from any script, with or
     without an ``if __name__ == "__main__"`` guard.
     """

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from e2elab.speech.decode import BigramLM, build_graph, phone_posteriors, segment, viterbi_decode
+from e2elab.speech.hmm_decode import BigramLM, build_graph, phone_posteriors, segment, viterbi_decode
 
 PHONES = ["AA", "B", "IY", "SIL"]
 PRONS = {"ah": ["AA"], "bee": ["B", "IY"]}

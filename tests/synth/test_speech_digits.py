@@ -9,9 +9,10 @@ import pytest
 import soundfile as sf
 import soxr
 
-from e2elab.data import espeak
 from e2elab.data.audio import load_audio
-from e2elab.data.synthetic_speech import (
+from e2elab.data.text import ALPHABET, DIGIT_WORDS, normalize_transcript
+from e2elab.synth import espeak
+from e2elab.synth.speech_digits import (
     ACCENTS,
     MANIFEST,
     SIZES,
@@ -20,7 +21,6 @@ from e2elab.data.synthetic_speech import (
     load_speech_digits,
     make_voices,
 )
-from e2elab.data.text import ALPHABET, DIGIT_WORDS, normalize_transcript
 
 TRANSCRIPT = re.compile(rf"^({'|'.join(DIGIT_WORDS)})( ({'|'.join(DIGIT_WORDS)}))*$")
 

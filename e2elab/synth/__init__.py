@@ -1,0 +1,1 @@
+"""Synthetic speech: the espeak-ng binding and the corpora generated with it (offline, reproducible)."""
