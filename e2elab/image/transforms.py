@@ -284,7 +284,10 @@ def decode_squares(X, size: int, mode: str, on_error: str = "raise", progress: b
     squares, kept, skipped = [], [], []
     for i, item in enumerate(tqdm(X, desc=description, disable=not show or len(X) < 500, leave=False)):
         try:
-            squares.append(fit_square(as_image(item, max_pixels=max_pixels), size, mode))
+            # A large JPEG is decoded at a reduced scale that keeps both sides at least twice
+            # `size` (so memory stays small), and the last step down is still area averaging.
+            draft = (2 * size, 2 * size)
+            squares.append(fit_square(as_image(item, max_pixels=max_pixels, target_size=draft), size, mode))
             kept.append(i)
         except DataError as err:
             name = str(item) if isinstance(item, (str, bytes)) or hasattr(item, "__fspath__") else f"item {i}"
