@@ -273,14 +273,13 @@ def decode_squares(X, size: int, mode: str, on_error: str = "raise", progress: b
     otherwise the first bad item raises ImageError naming it). Done once per fit, so that epochs
     cost no decoding: memory is N x C x size x size bytes (4,317 colour images at 64 px: 53 MB).
     """
-    import sys
-
     from tqdm.auto import tqdm
 
+    from ..base import progress_wanted
     from ..data.image import as_image
     from ..errors import DataError
 
-    show = sys.stderr.isatty() if progress is None else progress
+    show = progress_wanted(progress)
     squares, kept, skipped = [], [], []
     for i, item in enumerate(tqdm(X, desc=description, disable=not show or len(X) < 500, leave=False)):
         try:

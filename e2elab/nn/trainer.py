@@ -29,6 +29,7 @@ import torch
 from torch.utils.data import DataLoader, Dataset
 
 from ..errors import RunFolderError
+from ..base import progress_wanted
 from .checkpoint import load_checkpoint, save_checkpoint, write_metrics
 from .device import amp_dtype, resolve_device, seed_everything, worker_init_fn
 
@@ -58,7 +59,7 @@ class TrainConfig:
     num_workers: int = 0  # DataLoader worker processes
     seed: int = 0
     checkpoint_dir: str | None = None  # checkpoint.pt each epoch + metrics.jsonl; resume if present
-    progress: bool | None = None  # None: show tqdm when stderr is a terminal
+    progress: bool | None = None  # None: when someone watches (a terminal or Jupyter; base.progress_wanted)
     warmup: float = 0.25  # fraction of all steps spent rising to `lr`
     div_factor: float = 25.0  # the schedule starts at lr / div_factor
     final_div_factor: float = 1e4  # ... and ends at lr / div_factor / final_div_factor
@@ -186,7 +187,7 @@ def train(module: torch.nn.Module,
         if checkpoint is not None:
             _check_same_run(checkpoint, config, resume_key)
             state.restore(checkpoint, module, optimizer, scaler, config)
-    show = sys.stderr.isatty() if config.progress is None else config.progress
+    show = progress_wanted(config.progress)
     sign = 1.0 if config.mode == "min" else -1.0
 
     for epoch in range(state.next_epoch, config.epochs):

@@ -31,6 +31,7 @@ from pathlib import Path
 import numpy as np
 
 from ..atomic import atomic_path
+from ..base import progress_wanted
 from ..data import paths
 from ..data.dataset import Dataset
 from ..data.text import DIGIT_WORDS
@@ -169,7 +170,7 @@ def generate(
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     jobs = max(1, min(n_jobs or os.cpu_count() or 1, n_voices))
-    show = sys.stderr.isatty() if progress is None else progress
+    show = progress_wanted(progress)
     results: dict[int, list[tuple[str, str, str, str]]] = {}
     with ThreadPoolExecutor(jobs) as pool:
         futures = {pool.submit(_render_in_subprocess, folder, seed, index, voice, n_clips): index
