@@ -94,8 +94,23 @@ def _image():
     return images, digits.target[keep].astype(str), np.zeros((0, 0), np.uint8)
 
 
+def _translation():
+    german = ["der Hund läuft", "die Katze schläft", "der Mann singt", "die Frau läuft", "der Hund schläft",
+              "die Katze singt", "der Mann läuft", "die Frau schläft"]
+    english = ["the dog runs", "the cat sleeps", "the man sings", "the woman runs", "the dog sleeps",
+               "the cat sings", "the man runs", "the woman sleeps"]
+    return german, english, ""
+
+
+def _detection():
+    from e2elab.detection.synthetic import face_photos
+
+    photos, boxes = face_photos(6, seed=0, faces=1)  # 96 x 96
+    return photos, boxes, np.zeros((0, 0), np.uint8)
+
+
 # task -> () -> (raw items, targets, one unusable item)
-TINY_DATA = {"speech": _speech, "image": _image}
+TINY_DATA = {"speech": _speech, "image": _image, "translation": _translation, "detection": _detection}
 
 # Parameters that make each pipeline fit the tiny data in about a second on one core.
 FAST_PARAMS = {
@@ -106,6 +121,12 @@ FAST_PARAMS = {
                                     cmvn="utterance", progress=False),
     ("image", "end-to-end"): dict(width=4, epochs=1, batch_size=8, device="cpu", progress=False),
     ("image", "traditional"): dict(),
+    ("detection", "end-to-end"): dict(width=4, neck_channels=8, input_size=96, train_size=64, epochs=1, batch_size=6,
+                                      device="cpu", progress=False),
+    ("detection", "traditional"): dict(window=24, mining_rounds=1, negatives_per_image=4, progress=False),
+    ("translation", "end-to-end"): dict(vocab_size=40, d_model=8, heads=2, encoder_layers=1, decoder_layers=1, d_ff=16,
+                                        epochs=1, max_tokens=64, beam_size=2, amp=False, device="cpu", progress=False),
+    ("translation", "traditional"): dict(model1_iterations=1, hmm_iterations=1, lm_order=2, tune=False, progress=False),
 }
 
 # Pipelines of the package, not ones a test registers for itself.
@@ -129,7 +150,12 @@ def _fast(key, **params):
 
 
 def _same_predictions(a, b) -> bool:
-    return np.asarray(a).tolist() == np.asarray(b).tolist()
+    """Equal labels or transcripts, or (detection) equal boxes and scores per item."""
+    def plain(predictions):
+        return [{k: np.asarray(v).tolist() for k, v in p.items()} if isinstance(p, dict) else np.asarray(p).tolist()
+                for p in predictions]
+
+    return plain(a) == plain(b)
 
 
 @pytest.fixture

@@ -278,7 +278,7 @@ def test_files_the_meta_does_not_list_are_never_read(folder, saved):
 
 
 @pytest.mark.parametrize("change, match", [
-    ({"task": "translation"}, "unknown task 'translation'"),
+    ({"task": "holography"}, "unknown task 'holography'"),
     ({"pipeline": "quantum"}, "no pipeline 'quantum'"),
     ({"format_version": 99}, "newer e2elab"),
     ({"format_version": 0}, "older e2elab.*retrain it with this version"),

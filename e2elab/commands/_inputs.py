@@ -43,3 +43,16 @@ def check_inputs(paths: list[str], model, model_dir: str) -> None:
 
 def _a(word: str) -> str:
     return "an" if word[0] in "aeiou" else "a"
+
+
+def command_line_items(inputs: list[str], model, model_dir: str) -> tuple[list, list[str] | None]:
+    """(items, names) for the INPUT arguments of predict and explain: files of the model's kind,
+    checked (see :func:`check_inputs`; names None: the files name themselves), or what the task
+    makes of its inputs (sentences, named by their text or file and line)."""
+    from ..tasks import get_task, resolve
+
+    task = get_task(model.task)
+    if task.inputs is None:
+        check_inputs(inputs, model, model_dir)
+        return list(inputs), None
+    return resolve(task.inputs)(list(inputs))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ._arg_types import positive_int
 from ._common import add_verify_key_argument, verify_key
-from ._inputs import check_inputs
+from ._inputs import command_line_items
 
 NAME = "explain"
 HELP = "explain a model's answers (maps, alignments) and score how far each explanation can be trusted"
@@ -13,7 +13,7 @@ ORDER = 60
 
 def add_arguments(parser):
     parser.add_argument("model", metavar="MODEL", help="a model folder written by `e2elab train` (RUN/model)")
-    parser.add_argument("inputs", nargs="+", metavar="INPUT", help="audio or image files")
+    parser.add_argument("inputs", nargs="+", metavar="INPUT", help="files of the model's kind (audio, images), or sentences and .txt files for a translation model")
     parser.add_argument("--out", required=True, metavar="DIR", help="folder for the PNGs and explanations.json")
     parser.add_argument("--method", action="append", metavar="M", dest="methods",
                         help="attribution method (repeatable); images end-to-end: integrated_gradients, smoothgrad, "
@@ -35,8 +35,8 @@ def run(args) -> int:
     from ..io import load
 
     model = load(args.model, verify_key=verify_key(args))
-    check_inputs(args.inputs, model, args.model)
-    records = explain(model, args.inputs, methods=args.methods, out_dir=args.out, target=args.target,
+    items, names = command_line_items(args.inputs, model, args.model)
+    records = explain(model, items, names=names, methods=args.methods, out_dir=args.out, target=args.target,
                       n_steps=args.steps, internal_batch_size=args.batch_size, sanity=not args.no_sanity,
                       faithfulness=not args.no_faithfulness, seed=args.seed)
     print("input\tmethod\tanswer\tp\tdeletion (random)\tinsertion (random)\trandomisation rho\ttrust")

@@ -18,7 +18,8 @@ class Dataset:
 
     X: a NumPy object array of file paths (loaded when a pipeline reads them), or an array of
        images (N, H, W[, 3]) uint8 / waveforms already in memory.
-    y: the targets as strings: class labels (image) or transcripts (speech).
+    y: the targets: class labels (image) or transcripts (speech) as strings; array targets (an
+       image's face boxes) as an object array of arrays.
     task: the name of a registered task (:mod:`e2elab.tasks`).
     groups: the speaker (speech) or other grouping of each item; splits never cut a group.
     split: the data set's own split of each item ("train", "val", "test"), or None.
@@ -38,7 +39,7 @@ class Dataset:
         declared = get_task(self.task)  # ParameterError for a task nobody registered
         if not isinstance(self.X, np.ndarray):
             self.X = _object_array(self.X)
-        self.y = np.asarray(self.y).astype(str)
+        self.y = _targets(self.y)
         if len(self.X) != len(self.y):
             raise ValueError(f"{len(self.X)} items but {len(self.y)} targets")
         if self.groups is None:
@@ -57,7 +58,9 @@ class Dataset:
 
     @property
     def classes(self) -> list[str]:
-        """Sorted class labels (image) or transcripts' distinct values."""
+        """Sorted class labels (image) or transcripts' distinct values; none for array targets."""
+        if self.y.dtype == object:
+            return []
         return sorted(np.unique(self.y).tolist())
 
     @property
@@ -105,3 +108,10 @@ def _object_array(items) -> np.ndarray:
     for i, item in enumerate(items):
         array[i] = str(item) if isinstance(item, Path) else item
     return array
+
+
+def _targets(y) -> np.ndarray:
+    """Targets that are arrays (boxes per image) as an object array of them; any other as strings."""
+    if len(y) and all(isinstance(target, np.ndarray) for target in y):
+        return _object_array(list(y))
+    return np.asarray(y).astype(str)

@@ -49,12 +49,12 @@ def item_kind_phrase(task: str | None) -> str:
     """"an audio file" for a speech file, "an image file" for an image; for None (a file of no
     task), "not an audio or image file", naming every registered item kind."""
     if task is not None:
-        return f"{_a(get_task(task).item_kind)} file"
+        return f"{with_article(get_task(task).item_kind)} file"
     kinds = list(dict.fromkeys(t.item_kind for t in tasks()))
-    return f"not {_a(kinds[0])}{''.join(' or ' + k for k in kinds[1:])} file"
+    return f"not {with_article(kinds[0])}{''.join(' or ' + k for k in kinds[1:])} file"
 
 
-def _a(word: str) -> str:
+def with_article(word: str) -> str:
     return f"{'an' if word[0] in 'aeiou' else 'a'} {word}"
 
 

@@ -17,7 +17,7 @@ from pathlib import Path
 from ..errors import ManifestError
 from .dataset import Dataset
 from ..tasks import get_task
-from .entries import SPLIT_NAMES, Entries, file_kind, infer_task, item_kind_phrase
+from .entries import SPLIT_NAMES, Entries, file_kind, infer_task, item_kind_phrase, with_article
 
 
 def _hidden(path: Path) -> bool:
@@ -62,7 +62,7 @@ def load_folder(folder: str | Path, task: str | None = None, on_error: str = "ra
         if kind != task:
             # Stray files (notes, thumbnails, the other modality) are listed, never fatal.
             what = item_kind_phrase(kind)
-            entries.skipped.append((str(path), f"{what} in a {task} folder"))
+            entries.skipped.append((str(path), f"{what} in {with_article(task)} folder"))
             continue
         if pattern is not None:
             match = pattern.search(path.stem)

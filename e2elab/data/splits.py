@@ -101,6 +101,8 @@ def _resolve_kind(ds: Dataset, kind: str) -> str:
         return kind
     if held_out_part(ds) is not None:
         return "predefined"
+    if get_task(ds.task).holdout == "items":
+        return "random"
     return "group" if get_task(ds.task).holdout == "groups" or has_real_groups(ds.groups) else "stratified"
 
 
@@ -228,10 +230,15 @@ def subsample_indices(y, groups, n: int, seed: int = 0, by: str = "class") -> np
 
     by="class": `n` items, each class in proportion to its frequency (at least one of each
     class when n allows it). by="group": every item of `n` groups (speakers), so a speech curve
-    grows by speakers. Subsets of one seed are nested as n grows.
+    grows by speakers. by="item": `n` items drawn at random (targets that are not classes, such
+    as an image's boxes). Subsets of one seed are nested as n grows.
     """
-    y = np.asarray(y)
     rng = _rng(seed)
+    if by == "item":
+        if not 1 <= n <= len(y):
+            raise DataError(None, f"n={n} items requested; there are {len(y)}")
+        return _sorted(rng.permutation(len(y))[:n])
+    y = np.asarray(y)
     if by == "group":
         unique = np.unique(np.asarray(groups))
         if not 1 <= n <= len(unique):
@@ -239,7 +246,7 @@ def subsample_indices(y, groups, n: int, seed: int = 0, by: str = "class") -> np
         chosen = rng.permutation(unique)[:n]
         return _sorted(np.flatnonzero(np.isin(groups, chosen)))
     if by != "class":
-        raise ParameterError(f"by must be 'class' or 'group', not {by!r}")
+        raise ParameterError(f"by must be 'class', 'group' or 'item', not {by!r}")
     if not 1 <= n <= len(y):
         raise DataError(None, f"n={n} items requested; there are {len(y)}")
     # Each item's key is its position within its class's shuffled order, as a fraction of the

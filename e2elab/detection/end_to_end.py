@@ -18,29 +18,30 @@ schedule ends at a tiny learning rate, and there is no validation split to choos
 
 from __future__ import annotations
 
-import logging
-import sys
+import os
 
 import numpy as np
 import torch
 from sklearn.base import BaseEstimator
 
-from ..base import ModelState, PipelineMixin, Stage
+from ..base import ModelState, Stage
 from ..data.image import as_image
 from ..errors import DataError, ParameterError
 from ..nn import OPTIMIZERS
 from ..nn.fingerprint import run_fingerprint
+from ..params import DEVICE, Choice, Int, Real
+from ..registry import register_pipeline
 from .augment import FILL, BoxAugment, fit_long_side, pad_to_multiple
-from .boxes import as_boxes, clip_boxes, nms, validate_boxes
+from .boxes import clip_boxes, nms, validate_boxes
+from .detector import DetectorMixin, target_boxes
 from .heatmap import Peaks, decode, detection_loss, encode_batch
 from .network import ALIGN, BACKBONES, STRIDE, CenterNet
 from .pretrained import mobilenet_v2_weights
 from .saliency import rise_saliency
 
-log = logging.getLogger(__name__)
 
-
-class CNNDetector(PipelineMixin, BaseEstimator):
+@register_pipeline("detection", "end-to-end")
+class CNNDetector(DetectorMixin, BaseEstimator):
     """CenterNet-style face detector (see the module docstring).
 
     Network: backbone ("small": a residual CNN trained from scratch, `width` channels at stride 4;
@@ -59,8 +60,16 @@ class CNNDetector(PipelineMixin, BaseEstimator):
     in the image's own pixels, best first. `score(X, y)`: average precision at IoU 0.5.
     """
 
-    task = "detection"
-    kind = "end-to-end"
+    _parameter_constraints = {
+        "backbone": [Choice(*BACKBONES)], "width": [Int(1)], "neck_channels": [Int(1)],
+        "weights": [str, os.PathLike, None], "input_size": [Int(ALIGN)], "train_size": [Int(ALIGN)],
+        "scale": [tuple, list], "flip": ["boolean"], "jitter": [Real(0, 1, closed="left")], "epochs": [Int(1)],
+        "batch_size": [Int(1)], "optimizer": [Choice(*OPTIMIZERS)], "lr": [Real(0, None, closed="neither"), None],
+        "weight_decay": [Real(0, None)], "box_weight": [Real(0, None, closed="neither")], "max_detections": [Int(1)],
+        "score_threshold": [Real(0, 1)], "nms_iou": [Real(0, 1, closed="right")], "device": [DEVICE],
+        "amp": ["boolean"], "num_workers": [Int(0)], "checkpoint_dir": [str, os.PathLike, None],
+        "progress": ["boolean", None], "on_error": [Choice("raise", "skip")], "seed": [Int(0)],
+    }
 
     def __init__(self, backbone="small", width=32, neck_channels=48, weights=None, input_size=512, train_size=256,
                  scale=(0.6, 1.5), flip=True, jitter=0.3, epochs=30, batch_size=16, optimizer="adamw", lr=None,
@@ -98,7 +107,7 @@ class CNNDetector(PipelineMixin, BaseEstimator):
     def fit(self, X, y):
         from ..nn import TrainConfig, seed_everything, train
 
-        self._check_params()
+        self._validate_params()
         X, y = list(X), list(y)
         if len(X) != len(y):
             raise DataError(None, f"{len(X)} images but {len(y)} box lists: one per image")
@@ -127,27 +136,21 @@ class CNNDetector(PipelineMixin, BaseEstimator):
         """Training photos scaled to `input_size` (uint8 (h, w, 3)) and their boxes scaled alike."""
         from tqdm.auto import tqdm
 
-        images, boxes, self.skipped_ = [], [], []
-        show = sys.stderr.isatty() if self.progress is None else bool(self.progress)
+        images, boxes, skipped = [], [], []
         for index, (item, target) in enumerate(tqdm(list(zip(X, y)), desc="decoding training images",
-                                                    disable=not show, leave=False)):
-            name = item if isinstance(item, str) or hasattr(item, "__fspath__") else f"image {index}"
+                                                    disable=not self._show_progress(), leave=False)):
+            name = item if isinstance(item, str) or hasattr(item, "__fspath__") else f"item {index}"
             try:
                 image = as_image(item, channels=3)
                 height, width = image.shape[:2]
-                check = validate_boxes(_target_boxes(target, name), width, height, source=name)
+                check = validate_boxes(target_boxes(target, name), width, height, source=name)
             except DataError as err:
-                if self.on_error != "skip":
-                    raise
-                self.skipped_.append((str(name), err.reason))
+                self._skip_or_raise(err, skipped, item=f"item {index}")
                 continue
             resized, factor = fit_long_side(image, int(self.input_size))
             images.append(resized)
             boxes.append(check.boxes * factor)
-        self.n_skipped_ = len(self.skipped_)
-        if self.skipped_:
-            log.warning("skipped %d training image(s): %s", self.n_skipped_,
-                        "; ".join(f"{a}: {b}" for a, b in self.skipped_[:5]))
+        self._record_skipped(skipped, "training image")
         if not images:
             raise DataError(None, "no usable training image")
         if not any(len(b) for b in boxes):
@@ -176,19 +179,12 @@ class CNNDetector(PipelineMixin, BaseEstimator):
         """Per image {"boxes": (n, 4) x, y, w, h in its own pixels, "scores": (n,)}, best first."""
         from tqdm.auto import tqdm
 
-        show = sys.stderr.isatty() if self.progress is None else bool(self.progress)
+        self._check_fitted()
         out = []
-        for item in tqdm(list(X), desc="detecting", disable=not show, leave=False):
+        for item in tqdm(list(X), desc="detecting", disable=not self._show_progress(), leave=False):
             boxes, scores, _ = self._detect(as_image(item, channels=3))
             out.append({"boxes": boxes, "scores": scores})
         return out
-
-    def score(self, X, y) -> float:
-        """Average precision at IoU 0.5 over all boxes of all images (higher is better)."""
-        from .metrics import ap50
-
-        targets = [_target_boxes(t, f"target {i}") for i, t in enumerate(y)]
-        return ap50(self.predict(X), targets, max_detections=max(100, int(self.max_detections)))
 
     def _forward(self, image: np.ndarray) -> tuple[torch.Tensor, float, torch.Tensor, torch.Tensor]:
         """Network input (1, 3, H, W) of one photo, its scale factor, heat probabilities
@@ -222,6 +218,7 @@ class CNNDetector(PipelineMixin, BaseEstimator):
         """RISE saliency (H, W) of detection `box_index` (an index into predict's boxes for this
         image): how much its score (the heat at its peak, best of the 3x3 cells around it, so a peak
         that moves by a cell still counts) depends on each pixel. Costs `n_masks` forward passes."""
+        self._check_fitted()
         image = as_image(image, channels=3)
         boxes, _, peak_cells = self._detect(image)
         if not 0 <= int(box_index) < len(boxes):
@@ -258,6 +255,7 @@ class CNNDetector(PipelineMixin, BaseEstimator):
 
     def stage_outputs(self, item) -> dict:
         """Each stage's output for one photo (raw boxes in the photo's pixels, like the final ones)."""
+        self._check_fitted()
         image = as_image(item, channels=3)
         pixels, factor, heat, box = self._forward(image)
         with torch.no_grad():
@@ -274,6 +272,7 @@ class CNNDetector(PipelineMixin, BaseEstimator):
     # ---- saving --------------------------------------------------------------------------------
 
     def _get_state(self) -> ModelState:
+        self._check_fitted()
         arrays = {f"network/{k}": v.detach().cpu().numpy() for k, v in self.network_.state_dict().items()}
         meta = {"history": self.history_, "skipped": [list(s) for s in self.skipped_]}
         return ModelState(meta=meta, arrays=arrays)
@@ -296,28 +295,19 @@ class CNNDetector(PipelineMixin, BaseEstimator):
     def _build_network(self) -> CenterNet:
         return CenterNet(self.backbone, width=int(self.width), neck_channels=int(self.neck_channels))
 
-    def _check_params(self):
-        choices = {"backbone": BACKBONES, "optimizer": OPTIMIZERS, "on_error": ("raise", "skip")}
-        for name, allowed in choices.items():
-            if getattr(self, name) not in allowed:
-                raise ParameterError(f"{name} must be one of {allowed}, not {getattr(self, name)!r}")
+    def _validate_params(self) -> None:
+        """The declared constraints, then what they cannot express: sizes the network's strides
+        divide, a zoom range, and weights only for the pretrained backbone."""
+        super()._validate_params()
         for name in ("input_size", "train_size"):
-            value = getattr(self, name)
-            if not isinstance(value, int) or value < ALIGN or value % ALIGN:
-                raise ParameterError(f"{name} must be a positive multiple of {ALIGN}, not {value!r}")
-        low, high = self.scale
-        if not 0 < low <= high:
-            raise ParameterError(f"scale must be a range (low, high) with 0 < low <= high, not {self.scale!r}")
-        if not 0 <= self.jitter < 1:
-            raise ParameterError(f"jitter must be in [0, 1), not {self.jitter!r}")
-        if not 0 < self.nms_iou <= 1:
-            raise ParameterError(f"nms_iou must be in (0, 1], not {self.nms_iou!r}")
+            if getattr(self, name) % ALIGN:
+                raise self._invalid_param(name, f"a positive multiple of {ALIGN}")
+        scale = list(self.scale)
+        if len(scale) != 2 or not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in scale) \
+                or not 0 < scale[0] <= scale[1]:
+            raise self._invalid_param("scale", "a range (low, high) with 0 < low <= high")
         if self.backbone != "mobilenet_v2" and self.weights is not None:
-            raise ParameterError(f"weights is for backbone='mobilenet_v2' only (backbone is {self.backbone!r})")
-
-
-def _target_boxes(target, source) -> np.ndarray:
-    return as_boxes(target["boxes"] if isinstance(target, dict) else target, source)
+            raise self._invalid_param("weights", "None unless backbone='mobilenet_v2'")
 
 
 class _Photos(torch.utils.data.Dataset):

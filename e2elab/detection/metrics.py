@@ -92,3 +92,14 @@ def ap50(predictions, targets, max_detections: int = MAX_DETECTIONS) -> float:
 def coco_ap(predictions, targets, max_detections: int = MAX_DETECTIONS) -> float:
     """COCO's headline AP: mean over IoU 0.50, 0.55, ..., 0.95."""
     return average_precision(predictions, targets, max_detections=max_detections)["ap"]
+
+
+def box_scores(truth, predicted, labels=None) -> dict:
+    """One experiment cell's scores: the error (1 - AP@0.5), AP@0.5 and COCO's AP@[.5:.95].
+
+    `labels` is taken for the signature every task's scores share and not used. Detection has no
+    confusion matrix: "confusion" is empty, so the report draws none.
+    """
+    measured = average_precision(predicted, truth)
+    return {"metric": 1.0 - measured["ap@0.50"], "ap50": measured["ap@0.50"], "coco_ap": measured["ap"],
+            "confusion": {}}

@@ -15,28 +15,29 @@ used as positives; they still count as misses when scoring.
 
 from __future__ import annotations
 
-import logging
 import sys
 
 import numpy as np
 from sklearn.base import BaseEstimator
 
-from ..base import ModelState, PipelineMixin, Stage
+from ..base import ModelState, Stage
 from ..data.image import as_image
-from ..errors import DataError, ParameterError
+from ..errors import DataError
+from ..params import Choice, Int, Real
+from ..registry import register_pipeline
 from .boxes import iou, nms, validate_boxes
+from .detector import DetectorMixin, target_boxes
 from .hog import block_contributions_to_cells, score_map, window_features
-from .metrics import MAX_DETECTIONS, ap50
+from .metrics import MAX_DETECTIONS
 from .windows import WindowGeometry, face_descriptors, pyramid, pyramid_scales, to_gray, window_boxes
-
-log = logging.getLogger(__name__)
 
 NEGATIVE_IOU = 0.3  # a window overlapping a face less than this is background
 HARD_NEGATIVE_MARGIN = -1.0  # windows scoring above this (inside the SVM margin) are worth learning from
 CANDIDATES_PER_IMAGE = 5000  # best-scoring windows kept for NMS: bounds its time on cluttered photos
 
 
-class SlidingWindowDetector(PipelineMixin, BaseEstimator):
+@register_pipeline("detection", "traditional")
+class SlidingWindowDetector(DetectorMixin, BaseEstimator):
     """HOG + linear SVM sliding-window face detector (see the module docstring).
 
     Window: window (side in pixels, a multiple of cell_size), cell_size, n_bins, face_fraction
@@ -45,15 +46,21 @@ class SlidingWindowDetector(PipelineMixin, BaseEstimator):
     Training: C (SVM regularisation), negatives_per_image (random background windows),
     mining_rounds and hard_negatives_per_image (hard-negative mining), seed. Detection:
     score_threshold (SVM score), nms_threshold (IoU), max_detections per image. Run: progress
-    (tqdm bars over the photos; None: when stderr is a terminal), on_error ("raise", or "skip"
+    (tqdm bars over the photos; None: where someone watches), on_error ("raise", or "skip"
     unreadable photos while fitting, counted in `n_skipped_`).
 
     `y` holds per photo its face boxes (n, 4) as x, y, w, h pixels (or a dict with "boxes");
     `predict` returns per photo {"boxes": (n, 4), "scores": (n,)}; `score` is AP at IoU 0.5.
     """
 
-    task = "detection"
-    kind = "traditional"
+    _parameter_constraints = {
+        "window": [Int(8)], "cell_size": [Int(2)], "n_bins": [Int(2)], "face_fraction": [Real(0, 1, closed="right")],
+        "min_face": [Real(1, None)], "max_face": [Real(1, None), None], "pyramid_step": [Real(1, None, closed="neither")],
+        "C": [Real(0, None, closed="neither")], "negatives_per_image": [Int(1)], "mining_rounds": [Int(0)],
+        "hard_negatives_per_image": [Int(1)], "score_threshold": [Real()], "nms_threshold": [Real(0, 1, closed="right")],
+        "max_detections": [Int(1)], "progress": ["boolean", None], "on_error": [Choice("raise", "skip")],
+        "seed": [Int(0)],
+    }
 
     def __init__(self, window=32, cell_size=4, n_bins=9, face_fraction=0.75, min_face=12, max_face=None,
                  pyramid_step=1.2, C=0.1, negatives_per_image=10, mining_rounds=3, hard_negatives_per_image=25,
@@ -80,13 +87,12 @@ class SlidingWindowDetector(PipelineMixin, BaseEstimator):
     # ---- fitting -------------------------------------------------------------------------------
 
     def fit(self, X, y):
-        self._check_params()
+        self._validate_params()
         X, y = list(X), list(y)
         if len(X) != len(y):
             raise DataError(None, f"{len(X)} photos but {len(y)} box lists")
         rng = np.random.default_rng(self.seed)
-        photos, faces, self.skipped_ = self._read_training_set(X, y)
-        self.n_skipped_ = len(self.skipped_)
+        photos, faces = self._read_training_set(X, y)
         all_faces = np.concatenate(faces)  # (N, 4)
         smallest = self.min_face / self.pyramid_step  # no pyramid level finds a smaller face
         usable = [b[np.sqrt(b[:, 2] * b[:, 3]) >= smallest] for b in faces]
@@ -118,43 +124,32 @@ class SlidingWindowDetector(PipelineMixin, BaseEstimator):
         self.n_unusable_faces_ = len(all_faces) - int(sum(len(u) for u in usable))
         return self
 
-    def _check_params(self):
+    def _validate_params(self) -> None:
+        super()._validate_params()
         if self.window % self.cell_size or self.window // self.cell_size < 3:
-            raise ParameterError(f"window ({self.window}) must be a multiple of cell_size ({self.cell_size}) "
-                                 "spanning at least 3 cells")
-        if not 0 < self.face_fraction <= 1:
-            raise ParameterError(f"face_fraction must be in (0, 1], not {self.face_fraction}")
-        if self.pyramid_step <= 1:
-            raise ParameterError(f"pyramid_step must be above 1, not {self.pyramid_step}")
-        if self.min_face <= 0:
-            raise ParameterError(f"min_face must be a positive size in pixels, not {self.min_face}")
-        if self.on_error not in ("raise", "skip"):
-            raise ParameterError(f"on_error must be 'raise' or 'skip', not {self.on_error!r}")
+            raise self._invalid_param("window", f"a multiple of cell_size ({self.cell_size}) spanning at least 3 cells")
 
     @property
     def _geometry(self) -> WindowGeometry:
         return WindowGeometry(int(self.window), int(self.cell_size), int(self.n_bins), float(self.face_fraction))
 
     def _read_training_set(self, X, y):
+        """Grayscale photos and their checked face boxes; unreadable ones skipped or raised as on_error says."""
         photos, faces, skipped = [], [], []
         for index, (item, target) in enumerate(self._bar(list(zip(X, y)), "reading photos")):
-            name = str(item) if isinstance(item, (str, bytes)) or hasattr(item, "__fspath__") else f"photo {index}"
             try:
                 image = as_image(item)
+                check = validate_boxes(target_boxes(target, f"item {index}"), image.shape[1], image.shape[0],
+                                       source=item if isinstance(item, str) else f"item {index}")
             except DataError as err:
-                if self.on_error != "skip":
-                    raise
-                skipped.append((name, err.reason))
+                self._skip_or_raise(err, skipped, item=f"item {index}")
                 continue
-            boxes = target["boxes"] if isinstance(target, dict) else target
-            check = validate_boxes(boxes, image.shape[1], image.shape[0], source=name)
             photos.append(to_gray(image))
             faces.append(check.boxes)
-        if skipped:
-            log.warning("skipped %d unreadable photo(s); first: %s: %s", len(skipped), *skipped[0])
+        self._record_skipped(skipped, "training photo")
         if not photos:
             raise DataError(None, "no readable training photo")
-        return photos, faces, skipped
+        return photos, faces
 
     def _fit_svm(self, positives: np.ndarray, negatives: np.ndarray):
         from sklearn.svm import LinearSVC
@@ -238,17 +233,14 @@ class SlidingWindowDetector(PipelineMixin, BaseEstimator):
                 "detections": {"boxes": boxes[keep], "scores": scores[keep].astype(np.float64)}}
 
     def predict(self, X) -> list[dict]:
+        self._check_fitted()
         return [self._detect(as_image(item))["detections"] for item in self._bar(list(X), "detecting faces")]
-
-    def score(self, X, y) -> float:
-        """Average precision at IoU 0.5 over every annotated face of `X`."""
-        return ap50(self.predict(X), [t["boxes"] if isinstance(t, dict) else t for t in y], self.max_detections)
 
     def _bar(self, items: list, description: str):
         from tqdm.auto import tqdm
 
-        show = sys.stderr.isatty() if self.progress is None else bool(self.progress)
-        return tqdm(items, desc=description, disable=not show or len(items) < 20, leave=False, file=sys.stderr)
+        return tqdm(items, desc=description, disable=not self._show_progress() or len(items) < 20, leave=False,
+                    file=sys.stderr)
 
     # ---- stages and explanations ---------------------------------------------------------------
 
@@ -267,6 +259,7 @@ class SlidingWindowDetector(PipelineMixin, BaseEstimator):
     def stage_outputs(self, item) -> dict:
         """Each stage's output for one photo. The heat map holds, per pixel, the best score of any
         window (over all levels) whose face box is centred there; NaN where none is."""
+        self._check_fitted()
         image = as_image(item)
         result = self._detect(image)
         heat = np.full(image.shape[:2], np.nan, dtype=np.float32)
@@ -290,6 +283,7 @@ class SlidingWindowDetector(PipelineMixin, BaseEstimator):
         """Per detection in `image`: its box, score, and the map (cells, cells) of each HOG cell's
         contribution to the SVM score (weights x features, each block's share split over its four
         cells); the map sums to the score minus `bias`."""
+        self._check_fitted()
         result = self._detect(as_image(image))
         k = self._geometry.blocks
         out = []
@@ -304,6 +298,7 @@ class SlidingWindowDetector(PipelineMixin, BaseEstimator):
     # ---- saving --------------------------------------------------------------------------------
 
     def _get_state(self) -> ModelState:
+        self._check_fitted()
         meta = {"bias": self.bias_, "aspect": self.aspect_, "history": self.history_,
                 "n_positives": self.n_positives_, "n_negatives": self.n_negatives_,
                 "n_training_faces": self.n_training_faces_, "n_unusable_faces": self.n_unusable_faces_,

@@ -108,7 +108,7 @@ def curve(task: str, data, out=None, *, pipelines=None, sizes=None, seeds=(0, 1,
     seeds = [int(s) for s in seeds]
     pool, test_idx, test_how = fixed_test_split(dataset, test_size, test_groups)
     unit = get_task(task).curve_unit
-    by = "group" if unit == "groups" else "class"
+    by = "group" if unit == "groups" else "item" if get_task(task).holdout == "items" else "class"
     pool_size = len(np.unique(dataset.groups[pool])) if unit == "groups" else len(pool)
     ns = resolve_sizes(sizes, pool_size, unit)
 

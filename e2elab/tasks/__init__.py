@@ -25,15 +25,17 @@ from typing import Any
 from ..errors import DataError, ParameterError
 
 # How splits hold data out: whole groups always (a model that has heard the test speaker proves
-# little), or stratified by class unless the data set names real groups.
-HOLDOUTS = ("groups", "classes")
+# little), stratified by class unless the data set names real groups, or items at random (where
+# targets are free text, so no class can be stratified on).
+HOLDOUTS = ("groups", "classes", "items")
 # What a learning curve counts: training items, or whole groups (every item of n speakers).
 CURVE_UNITS = ("items", "groups")
 # Source layouts a task may read (see source_layout); each maps to a reader in Task.readers.
 LAYOUTS = ("folder", "table", "jsonl", "kaldi")
 # The built-in tasks and the modules that register them, imported on the first look-up so that
 # `import e2elab` stays fast.
-BUILTIN_TASKS = {"speech": "e2elab.tasks.speech", "image": "e2elab.tasks.image"}
+BUILTIN_TASKS = {"speech": "e2elab.tasks.speech", "image": "e2elab.tasks.image",
+                 "translation": "e2elab.tasks.translation", "detection": "e2elab.tasks.detection"}
 
 
 def complement(score: float) -> float:
@@ -75,9 +77,12 @@ class Task:
         "confusion" (and any further measures, e.g. "accuracy") of one experiment cell.
     explainers: {kind: reference to ``f(model, inputs, names, methods=, out_dir=, target=, **options)``}.
     report: its :class:`ReportSection`.
-    holdout: "groups" or "classes" (see :data:`HOLDOUTS`).
+    holdout: "groups", "classes" or "items" (see :data:`HOLDOUTS`).
     group_name: what one of its groups is ("speaker"); messages add the plural "s".
     curve_unit: "items" or "groups" (see :data:`CURVE_UNITS`).
+    inputs: reference to ``f(inputs: list[str]) -> (items, names)``, how the command line's
+        INPUT arguments of predict and explain become items (a sentence typed in, a text file's
+        lines); None: every input is a file of the task's item kind.
     """
 
     name: str
@@ -96,6 +101,7 @@ class Task:
     holdout: str = "classes"
     group_name: str = "group"
     curve_unit: str = "items"
+    inputs: Any = None
 
     def __post_init__(self):
         for name, value, allowed in (("holdout", self.holdout, HOLDOUTS), ("curve_unit", self.curve_unit, CURVE_UNITS)):

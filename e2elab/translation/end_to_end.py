@@ -24,9 +24,11 @@ from ..base import ModelState, PipelineMixin, Stage
 from ..errors import DataError
 from ..nn.batching import length_bucketed_batches
 from ..nn.fingerprint import run_fingerprint
-from ..params import DEVICE, Int, Real
+from ..params import DEVICE, Choice, Int, Real
+from ..registry import register_pipeline
 from .beam import Hypothesis, beam_search
 from .metrics import bleu
+from .pairs import sentence_list, usable_pairs
 from .progress import progress_bar
 from .seq2seq_training import AveragedNetwork, PairBatches, identity, pad_sequences, training_step, validate
 from .subwords import BOS, EOS, SPECIAL_TOKENS, SubwordCodec
@@ -41,6 +43,7 @@ NOT_TRAINING = {"device", "checkpoint_dir", "progress", "beam_size", "length_pen
                 "max_length_b"}
 
 
+@register_pipeline("translation", "end-to-end")
 class TransformerTranslator(PipelineMixin, BaseEstimator):
     """Transformer encoder-decoder over BPE subwords (see the module docstring).
 
@@ -59,11 +62,10 @@ class TransformerTranslator(PipelineMixin, BaseEstimator):
     length_penalty (GNMT alpha; 0: raw log-probability), max_length_a and max_length_b (an
     output has at most a * source subwords + b subwords). Run: device, amp (mixed precision in
     training: bfloat16 autocast on CUDA and on CPUs with native bfloat16 instructions, about
-    twice as fast there), checkpoint_dir (resume an interrupted fit), progress, seed.
+    twice as fast there), checkpoint_dir (resume an interrupted fit), on_error (an empty or binary
+    training pair: "raise" or "skip" it), progress, seed.
     """
 
-    task = "translation"
-    kind = "end-to-end"
     _parameter_constraints = {
         "vocab_size": [Int(len(SPECIAL_TOKENS) + 1)], "joint_vocabulary": ["boolean"], "d_model": [Int(2)],
         "heads": [Int(1)], "encoder_layers": [Int(1)], "decoder_layers": [Int(1)], "d_ff": [Int(1)],
@@ -72,15 +74,15 @@ class TransformerTranslator(PipelineMixin, BaseEstimator):
         "label_smoothing": [Real(0, 1, closed="left")], "weight_average": [Real(0, 1, closed="neither"), None],
         "validation_fraction": [Real(0, 1, closed="left")], "patience": [Int(1), None], "beam_size": [Int(1)],
         "length_penalty": [Real(0)], "max_length_a": [Real(0)], "max_length_b": [Int(0)], "device": [DEVICE],
-        "amp": ["boolean"], "checkpoint_dir": [str, os.PathLike, None], "progress": ["boolean", None],
-        "seed": [Int(0)],
+        "amp": ["boolean"], "checkpoint_dir": [str, os.PathLike, None], "on_error": [Choice("raise", "skip")],
+        "progress": ["boolean", None], "seed": [Int(0)],
     }
 
     def __init__(self, vocab_size=8000, joint_vocabulary=True, d_model=256, heads=4, encoder_layers=3,
                  decoder_layers=3, d_ff=1024, dropout=0.1, epochs=12, max_tokens=2048, lr=1e-3, warmup=0.1,
                  weight_decay=0.01, label_smoothing=0.1, weight_average=0.998, validation_fraction=0.05,
                  patience=3, beam_size=4, length_penalty=0.6, max_length_a=1.5, max_length_b=10, device="auto",
-                 amp=True, checkpoint_dir=None, progress=None, seed=0):
+                 amp=True, checkpoint_dir=None, on_error="raise", progress=None, seed=0):
         self.vocab_size = vocab_size
         self.joint_vocabulary = joint_vocabulary
         self.d_model = d_model
@@ -105,6 +107,7 @@ class TransformerTranslator(PipelineMixin, BaseEstimator):
         self.device = device
         self.amp = amp
         self.checkpoint_dir = checkpoint_dir
+        self.on_error = on_error
         self.progress = progress
         self.seed = seed
 
@@ -119,11 +122,7 @@ class TransformerTranslator(PipelineMixin, BaseEstimator):
         from ..nn import TrainConfig, seed_everything, train
 
         self._validate_params()
-        sources, targets = _sentences(X, "X"), _sentences(y, "y")
-        if len(sources) != len(targets):
-            raise DataError(None, f"{len(sources)} source sentences but {len(targets)} translations")
-        if not sources:
-            raise DataError(None, "no sentence pairs to train on")
+        sources, targets, skipped = usable_pairs(self, X, y)
         if validation_data is not None:
             val_sources, val_targets = (_sentences(part, f"validation_data[{i}]")
                                         for i, part in enumerate(validation_data))
@@ -157,6 +156,7 @@ class TransformerTranslator(PipelineMixin, BaseEstimator):
         self.network_ = module.final().cpu().eval()
         self.history_, self.best_epoch_ = result.history, result.best_epoch
         self.n_parameters_ = sum(p.numel() for p in {id(p): p for p in self.network_.parameters()}.values())
+        self._record_skipped(skipped, "training pair")
         return self
 
     def _hold_out(self, sources, targets):
@@ -186,15 +186,27 @@ class TransformerTranslator(PipelineMixin, BaseEstimator):
 
     def predict(self, X) -> list[str]:
         """The best translation of each source sentence."""
-        return [self.subwords_.target.decode(hypotheses[0].tokens) if hypotheses else ""
-                for hypotheses in self.translate(X)]
+        return [detail["translation"] for detail in self.predict_details(X)]
+
+    def predict_details(self, X) -> list[dict]:
+        """Per sentence: the best translation and its log-probability and length-normalised score."""
+        self._check_fitted()
+        out = []
+        for hypotheses in self.translate(_sentences(X, "X")):
+            best = hypotheses[0] if hypotheses else None
+            out.append({"translation": self.subwords_.target.decode(best.tokens) if best else "",
+                        "log_prob": float(best.log_prob) if best else None,
+                        "score": float(best.score) if best else None})
+        return out
 
     def score(self, X, y) -> float:
-        """Corpus BLEU (0..100, sacreBLEU) of the translations of X against references y."""
-        return bleu(self.predict(X), _sentences(y, "y"))
+        """Corpus BLEU (sacreBLEU) / 100 of the translations of X against references y: 0..1,
+        higher is better, as scikit-learn expects of a score."""
+        return bleu(self.predict(X), _sentences(y, "y")) / 100.0
 
     def translate(self, X) -> list[list[Hypothesis]]:
         """The beam's finished hypotheses (target ids, log-probability, score) per sentence, best first."""
+        self._check_fitted()
         sources = [ids + [EOS] for ids in self.subwords_.source.encode(_sentences(X, "X", allow_empty=True))]
         results: list[list[Hypothesis]] = [[] for _ in sources]
         if not sources:
@@ -240,6 +252,7 @@ class TransformerTranslator(PipelineMixin, BaseEstimator):
 
     def stage_outputs(self, item) -> dict:
         """Each stage's output for one source sentence; attention is that of the best hypothesis."""
+        self._check_fitted()
         (sentence,) = _sentences([item], "item", allow_empty=True)
         source = self.subwords_.source.encode([sentence])[0] + [EOS]
         hypotheses = self.translate([sentence])[0]
@@ -276,12 +289,13 @@ class TransformerTranslator(PipelineMixin, BaseEstimator):
     # ---- saving --------------------------------------------------------------------------------
 
     def _get_state(self) -> ModelState:
+        self._check_fitted()
         weights = self.network_.state_dict()
         if self.subwords_.joint:  # one tied matrix: saved once, under its target name
             weights.pop("source_embedding.weight")
         arrays = {f"network/{k}": v.detach().cpu().numpy() for k, v in weights.items()}
         meta = {"subwords": self.subwords_.to_json(), "history": self.history_, "best_epoch": self.best_epoch_,
-                "n_parameters": self.n_parameters_}
+                "n_parameters": self.n_parameters_, "skipped": self.skipped_}
         return ModelState(meta=meta, arrays=arrays)
 
     @classmethod
@@ -298,6 +312,7 @@ class TransformerTranslator(PipelineMixin, BaseEstimator):
             weights["source_embedding.weight"] = weights["target_embedding.weight"]
         model.network_.load_state_dict(weights)
         model.network_.eval()
+        model._record_skipped(meta["skipped"])
         return model
 
     # ---- checks --------------------------------------------------------------------------------
@@ -310,12 +325,10 @@ class TransformerTranslator(PipelineMixin, BaseEstimator):
 
 def _sentences(items, name: str, allow_empty: bool = False) -> list[str]:
     """`items` as a list of strings; an error names the bad item."""
-    if isinstance(items, str):
-        raise DataError(name, "is a single string; expected a sequence of sentences")
-    sentences = list(items)
+    sentences = sentence_list(items, name)
     for index, sentence in enumerate(sentences):
         if not isinstance(sentence, str):
             raise DataError(f"{name}[{index}]", f"is a {type(sentence).__name__}, not a sentence (str)")
         if not allow_empty and not sentence.strip():
-            raise DataError(f"{name}[{index}]", "is empty; training pairs need text on both sides")
+            raise DataError(f"{name}[{index}]", "is an empty sentence: there is nothing to translate")
     return sentences

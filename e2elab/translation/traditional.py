@@ -19,16 +19,20 @@ import numpy as np
 from sklearn.base import BaseEstimator
 
 from ..base import ModelState, PipelineMixin, Stage
-from ..errors import DataError, ParameterError
+from ..errors import DataError
+from ..params import Choice, Int, Real
+from ..registry import register_pipeline
 from . import metrics
 from .alignment import align_direction
 from .decoder import (DEFAULT_WEIGHTS, FEATURES, PASS_THROUGH, Derivation, StackDecoder, TranslationOption,
                       translation_options)
 from .language_model import KneserNeyLM
 from .lexicon import Lexicon
+from .pairs import sentence_list, usable_pairs
 from .phrase_table import FEATURES as PHRASE_FEATURES
 from .phrase_table import PhraseTable, build_phrase_table
 from .progress import progress_bar
+from .symmetrise import METHODS as SYMMETRISATIONS
 from .symmetrise import symmetrise_corpus
 from .text import TrueCaser, capitalise_first, detokenize, tokenize
 from .tuning import tune as tune_weights
@@ -37,6 +41,7 @@ from .vocabulary import Vocabulary
 log = logging.getLogger(__name__)
 
 
+@register_pipeline("translation", "traditional")
 class PhraseBasedTranslator(PipelineMixin, BaseEstimator):
     """Phrase-based statistical machine translation (see the module docstring).
 
@@ -47,16 +52,23 @@ class PhraseBasedTranslator(PipelineMixin, BaseEstimator):
     (decoding time per sentence, after which the search finishes greedily), max_sentence_length
     (longer training pairs are left out of the tables; longer inputs are translated in pieces of
     that size); tune (tune the weights for BLEU), tune_sentences (size of the development
-    sample), tune_rounds, n_best (candidates per sentence for tuning); progress; seed.
+    sample), tune_rounds, n_best (candidates per sentence for tuning); on_error (an empty or
+    binary training pair: "raise" or "skip" it); progress; seed.
     """
 
-    task = "translation"
-    kind = "traditional"
+    _parameter_constraints = {
+        "max_phrase_length": [Int(1, 8)], "model1_iterations": [Int(0)], "hmm_iterations": [Int(0)],
+        "symmetrisation": [Choice(*SYMMETRISATIONS)], "phrase_limit": [Int(1)], "lm_order": [Int(1)],
+        "stack_size": [Int(1)], "distortion_limit": [Int(0), None], "max_options": [Int(1)],
+        "max_seconds": [Real(0, closed="neither")], "max_sentence_length": [Int(1)], "tune": ["boolean"],
+        "tune_sentences": [Int(1)], "tune_rounds": [Int(0)], "n_best": [Int(1)],
+        "on_error": [Choice("raise", "skip")], "progress": ["boolean", None], "seed": [Int(0)],
+    }
 
     def __init__(self, max_phrase_length=5, model1_iterations=5, hmm_iterations=5,
                  symmetrisation="grow-diag-final-and", phrase_limit=20, lm_order=3, stack_size=30,
                  distortion_limit=6, max_options=10, max_seconds=2.0, max_sentence_length=80, tune=True,
-                 tune_sentences=200, tune_rounds=3, n_best=50, progress=None, seed=0):
+                 tune_sentences=200, tune_rounds=3, n_best=50, on_error="raise", progress=None, seed=0):
         self.max_phrase_length = max_phrase_length
         self.model1_iterations = model1_iterations
         self.hmm_iterations = hmm_iterations
@@ -72,6 +84,7 @@ class PhraseBasedTranslator(PipelineMixin, BaseEstimator):
         self.tune_sentences = tune_sentences
         self.tune_rounds = tune_rounds
         self.n_best = n_best
+        self.on_error = on_error
         self.progress = progress
         self.seed = seed
 
@@ -80,13 +93,13 @@ class PhraseBasedTranslator(PipelineMixin, BaseEstimator):
     def fit(self, X, y, validation=None):
         """Learn from source sentences `X` and their translations `y`; `validation` is an optional
         (sources, targets) pair of lists to tune the weights on."""
-        self._check_params()
-        sources, targets = _check_pairs(X, y, "training")
+        self._validate_params()
+        sources, targets, skipped = usable_pairs(self, X, y)
         rng = np.random.default_rng(self.seed)
         tuning_pairs = None
         if self.tune:
             if validation is not None:
-                dev_sources, dev_targets = _check_pairs(*validation, "validation")
+                dev_sources, dev_targets, _ = usable_pairs(self, *validation, what="validation")
                 pick = np.sort(rng.permutation(len(dev_sources))[:self.tune_sentences])
                 tuning_pairs = ([dev_sources[i] for i in pick], [dev_targets[i] for i in pick])
             else:
@@ -127,27 +140,8 @@ class PhraseBasedTranslator(PipelineMixin, BaseEstimator):
         self.tuning_history_ = []
         if tuning_pairs is not None and tuning_pairs[0]:
             self._tune(*tuning_pairs)
+        self._record_skipped(skipped, "training pair")
         return self
-
-    def _check_params(self):
-        positive = {"max_phrase_length": self.max_phrase_length, "phrase_limit": self.phrase_limit,
-                    "lm_order": self.lm_order, "stack_size": self.stack_size, "max_options": self.max_options,
-                    "max_sentence_length": self.max_sentence_length, "n_best": self.n_best,
-                    "tune_sentences": self.tune_sentences}
-        for name, value in positive.items():
-            if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < 1:
-                raise ParameterError(f"{name} must be a positive integer, not {value!r}")
-        for name in ("model1_iterations", "hmm_iterations", "tune_rounds"):
-            value = getattr(self, name)
-            if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < 0:
-                raise ParameterError(f"{name} must be a non-negative integer, not {value!r}")
-        if self.max_phrase_length > 8:
-            raise ParameterError(f"max_phrase_length must be at most 8, not {self.max_phrase_length}")
-        if self.distortion_limit is not None and (not isinstance(self.distortion_limit, (int, np.integer))
-                                                  or self.distortion_limit < 0):
-            raise ParameterError(f"distortion_limit must be None or a non-negative integer, not {self.distortion_limit!r}")
-        if not self.max_seconds or self.max_seconds <= 0:
-            raise ParameterError(f"max_seconds must be positive, not {self.max_seconds!r}")
 
     def _tune(self, sources: list[str], targets: list[str]):
         source_tokens = [self._source_tokens(s) for s in sources]
@@ -196,18 +190,25 @@ class PhraseBasedTranslator(PipelineMixin, BaseEstimator):
         return tokens, self._decode_tokens(tokens, decoder)[0]
 
     def predict(self, X) -> list[str]:
+        return [detail["translation"] for detail in self.predict_details(X)]
+
+    def predict_details(self, X) -> list[dict]:
+        """Per sentence: its translation and the decoder's score (the weighted sum of its features)."""
+        self._check_fitted()
         sentences = _check_sentences(X, "input")
         decoder, out = self._decoder(), []
         with progress_bar(len(sentences), "translating", self.progress, unit="sentence") as bar:
             for sentence in sentences:
                 tokens, derivation = self._translate(sentence, decoder)
-                out.append(detokenize(capitalise_first(self._output_tokens(tokens, derivation))))
+                out.append({"translation": detokenize(capitalise_first(self._output_tokens(tokens, derivation))),
+                            "score": float(derivation.score)})
                 bar.update()
         return out
 
     def score(self, X, y) -> float:
-        """Corpus BLEU (sacreBLEU, 0..100) of the translations of `X` against the references `y`."""
-        return metrics.bleu(self.predict(X), _check_sentences(y, "reference"))
+        """Corpus BLEU (sacreBLEU) / 100 of the translations of `X` against the references `y`:
+        0..1, higher is better, as scikit-learn expects of a score."""
+        return metrics.bleu(self.predict(X), _check_sentences(y, "reference")) / 100.0
 
     # ---- stages and explanations ---------------------------------------------------------------
 
@@ -224,6 +225,7 @@ class PhraseBasedTranslator(PipelineMixin, BaseEstimator):
     def stage_outputs(self, item) -> dict:
         """Each stage's output for one source sentence, or a (source, reference) pair, whose words
         are then linked by the lexicon learned from the aligned training corpus."""
+        self._check_fitted()
         sentence, reference = (item if isinstance(item, (tuple, list)) else (item, None))
         tokens, derivation = self._translate(_check_sentences([sentence], "input")[0], self._decoder())
         output = self._output_tokens(tokens, derivation)
@@ -256,6 +258,7 @@ class PhraseBasedTranslator(PipelineMixin, BaseEstimator):
     def explain_sentence(self, sentence: str) -> list[dict]:
         """For each output word: the phrase pair that produced it (with its scores and count) and
         the source words it is aligned to inside that pair (empty: the word came with the phrase)."""
+        self._check_fitted()
         tokens, derivation = self._translate(_check_sentences([sentence], "input")[0], self._decoder())
         out = []
         for step in derivation.steps:
@@ -269,6 +272,7 @@ class PhraseBasedTranslator(PipelineMixin, BaseEstimator):
     # ---- saving --------------------------------------------------------------------------------
 
     def _get_state(self) -> ModelState:
+        self._check_fitted()
         arrays = {f"phrases/{k}": v for k, v in self.phrase_table_.to_arrays().items()}
         arrays.update({f"lm/{k}": v for k, v in self.language_model_.to_arrays().items()})
         arrays.update({f"lexicon/{k}": v for k, v in self.lexicon_.to_arrays().items()})
@@ -276,7 +280,7 @@ class PhraseBasedTranslator(PipelineMixin, BaseEstimator):
         meta = {"source_vocabulary": self.source_vocabulary_.words, "target_vocabulary": self.target_vocabulary_.words,
                 "source_truecase": self.source_truecaser_.best, "target_truecase": self.target_truecaser_.best,
                 "features": list(FEATURES), "n_training_pairs": self.n_training_pairs_,
-                "tuning_history": self.tuning_history_}
+                "tuning_history": self.tuning_history_, "skipped": self.skipped_}
         return ModelState(meta=meta, arrays=arrays)
 
     @classmethod
@@ -299,6 +303,7 @@ class PhraseBasedTranslator(PipelineMixin, BaseEstimator):
         model.weights_ = np.asarray(arrays["weights"], dtype=np.float64)
         model.n_training_pairs_ = int(meta["n_training_pairs"])
         model.tuning_history_ = list(meta["tuning_history"])
+        model._record_skipped(meta["skipped"])
         return model
 
 
@@ -308,22 +313,12 @@ def _shifted(steps: list[TranslationOption], offset: int) -> list[TranslationOpt
 
 
 def _check_sentences(items, what: str) -> list[str]:
-    items = list(items)
+    items = sentence_list(items, what)
     for i, item in enumerate(items):
         if not isinstance(item, str):
             raise DataError(f"{what} item {i}", f"is a {type(item).__name__}, not a sentence (str)")
         if "\x00" in item:
             raise DataError(f"{what} item {i}", "holds binary data (a NUL character)")
+        if not item.strip():
+            raise DataError(f"{what} item {i}", "is an empty sentence: there is nothing to translate")
     return items
-
-
-def _check_pairs(X, y, what: str) -> tuple[list[str], list[str]]:
-    sources, targets = _check_sentences(X, f"{what} source"), _check_sentences(y, f"{what} target")
-    if len(sources) != len(targets):
-        raise DataError(None, f"{len(sources)} {what} source sentences but {len(targets)} translations")
-    if not sources:
-        raise DataError(None, f"no {what} sentences")
-    for i, (s, t) in enumerate(zip(sources, targets)):
-        if not s.strip() or not t.strip():
-            raise DataError(f"{what} pair {i}", f"has an empty {'source' if not s.strip() else 'target'} sentence")
-    return sources, targets

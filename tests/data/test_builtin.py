@@ -16,6 +16,7 @@ from e2elab.data.builtins.fsdd import keep_recording
 from e2elab.data.dataset import Dataset
 from e2elab.data.download import RemoteFile
 from e2elab.errors import DataError, ManifestError, ParameterError
+from e2elab.tasks import task_names
 from e2elab.synth import speech_digits
 
 
@@ -175,9 +176,9 @@ def test_speech_digits_comes_from_the_synthetic_corpus(monkeypatch):
 
 
 def test_registry_is_complete_and_never_invents_digests():
-    assert {"speech-digits", "fsdd", "digits", "usps", "mnist", "fashion-mnist", "flowers5"} <= set(BUILTINS)
+    assert {"speech-digits", "fsdd", "digits", "usps", "mnist", "fashion-mnist", "flowers5", "multi30k", "facemask"} <= set(BUILTINS)
     for b in BUILTINS.values():
-        assert b.task in ("speech", "image") and b.licence and b.description
+        assert b.task in task_names() and b.licence and b.description
         for remote in b.files:
             assert all(u.startswith(("https://", "http://")) for u in remote.urls)
             assert remote.sha256 is None or len(remote.sha256) == 64

@@ -43,7 +43,7 @@ def test_image_folder_infers_task_and_labels(tmp_path):
     assert all(Path(x).is_file() for x in ds.X)
     assert len(np.unique(ds.groups)) == 1
     reasons = dict(ds.skipped)
-    assert "not an audio or image file" in reasons[str(tmp_path / "dog" / "notes.txt")]
+    assert "a text file in an image folder" in reasons[str(tmp_path / "dog" / "notes.txt")]
     assert reasons[str(tmp_path / "README.md")] == "not inside a class folder"
     assert len(ds.skipped) == 2  # hidden files are ignored silently
 

@@ -132,7 +132,7 @@ def test_bad_targets_and_parameters_are_refused(photos):
         tiny_detector().fit(X[:1], [np.zeros((2, 3))])
     with pytest.raises(DataError, match="none of the 2 training images holds a box"):
         tiny_detector().fit(X[:2], [np.zeros((0, 4))] * 2)
-    with pytest.raises(ParameterError, match="input_size must be a positive multiple of 32"):
+    with pytest.raises(ParameterError, match="'input_size' parameter .* must be a positive multiple of 32"):
         tiny_detector(input_size=100).fit(X, y)
-    with pytest.raises(ParameterError, match="backbone must be one of"):
+    with pytest.raises(ParameterError, match="'backbone' parameter .* must be one of"):
         tiny_detector(backbone="vgg").fit(X, y)

@@ -13,4 +13,4 @@ def test_multi30k_german_to_english_reaches_30_bleu(shared_data, tmp_path):
     model = TransformerTranslator(seed=0, checkpoint_dir=str(tmp_path / "checkpoints"))
     model.fit(train.sources, train.targets, validation_data=(val.sources, val.targets))
     assert model.history_[-1]["val_loss"] < model.history_[0]["val_loss"]
-    assert model.score(test.sources, test.targets) >= 30.0
+    assert model.score(test.sources, test.targets) >= 0.30  # BLEU / 100

@@ -11,15 +11,18 @@ from pathlib import Path
 from ...errors import DataError
 from ..builtin import Builtin
 from ..dataset import Dataset
+from .facemask import FACEMASK
 from .flowers5 import FLOWERS5
 from .fsdd import FSDD
 from .idx import FASHION_MNIST, MNIST
+from .multi30k import MULTI30K
 from .sklearn_digits import DIGITS
 from .speech_digits import SPEECH_DIGITS
 from .usps import USPS
 
 # In the order ``e2elab data list`` shows them: offline ones first.
-BUILTINS: dict[str, Builtin] = {b.name: b for b in (SPEECH_DIGITS, FSDD, DIGITS, USPS, MNIST, FASHION_MNIST, FLOWERS5)}
+BUILTINS: dict[str, Builtin] = {b.name: b for b in (SPEECH_DIGITS, FSDD, DIGITS, USPS, MNIST, FASHION_MNIST, FLOWERS5,
+                                                 MULTI30K, FACEMASK)}
 
 
 def get_builtin(name: str) -> Builtin:
