@@ -83,7 +83,7 @@ def compare_splits(dataset, folds: int = 6, test_size: float = 0.25, split_seed:
         split = train_test_indices(dataset, kind="predefined")
         return {"dataset": split}, {"kind": "predefined", "folds": 1}
     split = train_test_indices(dataset, test_size=test_size, seed=split_seed)
-    kind = "group" if has_real_groups(dataset.groups) else "stratified"
+    kind = "group" if has_real_groups(dataset.groups) else "random" if task.holdout == "items" else "stratified"
     return {"holdout": split}, {"kind": kind, "folds": 1, "test_size": test_size}
 
 
