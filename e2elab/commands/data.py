@@ -77,6 +77,11 @@ def describe(ds, sample: int = DEFAULT_SAMPLE, decode: bool = False, seed: int =
     }
     if task.target_kind == "class":
         summary["classes"] = dict(sorted(Counter(ds.y.tolist()).items()))
+    elif task.target_kind == "boxes":
+        per_item = [len(np.asarray(boxes).reshape(-1, 4)) for boxes in ds.y]
+        widths = [float(w) for boxes in ds.y for w in np.asarray(boxes, dtype=float).reshape(-1, 4)[:, 2]]
+        summary["boxes"] = {"count": int(sum(per_item)), "per_item": _stats(per_item), "width_px": _stats(widths),
+                            "items_without": int(sum(n == 0 for n in per_item))}
     else:
         words = ds.counts()
         summary["vocabulary"] = {"size": len(words), "words": dict(sorted(words.items()))
@@ -185,6 +190,14 @@ def format_summary(s: dict) -> str:
         lines.append(f"  {task.group_name}s: {g['count']:,}  ({shown})")
     if "classes" in s:
         lines.append(f"  classes: {len(s['classes'])}  ({', '.join(f'{k} {v}' for k, v in s['classes'].items())})")
+    elif "boxes" in s:
+        b = s["boxes"]
+        if b["count"]:
+            lines.append(f"  boxes: {b['count']:,}  ({b['per_item']['min']:g}-{b['per_item']['max']:g} per item, "
+                         f"{b['items_without']} without any; width {b['width_px']['min']:g}-{b['width_px']['max']:g} px, "
+                         f"mean {b['width_px']['mean']:g})")
+        else:
+            lines.append("  boxes: none")
     else:
         v = s["vocabulary"]
         lines.append(f"  words: {v['size']:,}  ({', '.join(f'{k} {c}' for k, c in list(v['words'].items())[:30])}"

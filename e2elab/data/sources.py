@@ -25,6 +25,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..errors import DataError, ParameterError
+from ..tasks import get_task, task_claiming
 from .builtins import BUILTINS, load_builtin
 from .dataset import Dataset
 from .entries import ON_ERROR, SPLIT_NAMES
@@ -49,7 +50,13 @@ def load_dataset(source, split: str | None = None, on_error: str = "raise", task
     elif isinstance(source, str) and source in BUILTINS:
         ds = load_builtin(source, **options)
     else:
-        ds = _load_path(Path(source).expanduser(), task, on_error, **options)
+        path = Path(source).expanduser()
+        claimed = task_claiming(path) if task is None and path.exists() else None
+        if claimed is not None or (task is not None and path.exists() and not options):
+            # The task's own reader: what a detection folder's boxes.tsv or a parallel corpus means.
+            ds = (claimed or get_task(task)).read_source(path, on_error=on_error)
+        else:
+            ds = _load_path(path, task, on_error, **options)
     if task is not None and ds.task != task:
         raise DataError(ds.name or ds.source, f"holds {ds.task} data, not {task}")
     if split is not None:

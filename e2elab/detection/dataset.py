@@ -42,3 +42,22 @@ def load_box_table(table: str | Path, on_error: str = "raise") -> Dataset:
 def load_coco(path: str | Path, on_error: str = "raise") -> Dataset:
     """A COCO .json (images, annotations, categories); photos beside it or in images/ beside it."""
     return as_dataset(read_coco(path, on_error=on_error), path)
+
+
+BOX_COLUMNS = {"x", "y", "w", "h"}
+
+
+def is_box_source(path: Path) -> bool:
+    """Whether `path` is unmistakably a detection data set: a folder with a boxes.tsv / boxes.csv,
+    or a table whose header names the x, y, w, h columns of boxes."""
+    if path.is_dir():
+        return any((path / name).is_file() for name in ("boxes.tsv", "boxes.csv"))
+    if path.suffix.lower() not in (".tsv", ".csv"):
+        return False
+    try:
+        with open(path, encoding="utf-8", errors="replace") as handle:
+            header = handle.readline()
+    except OSError:
+        return False
+    columns = {c.strip().lower() for c in header.replace(",", "\t").split("\t")}
+    return BOX_COLUMNS <= columns

@@ -83,6 +83,9 @@ class Task:
     inputs: reference to ``f(inputs: list[str]) -> (items, names)``, how the command line's
         INPUT arguments of predict and explain become items (a sentence typed in, a text file's
         lines); None: every input is a file of the task's item kind.
+    claims: reference to ``f(path) -> bool``, whether a folder or manifest is unmistakably this
+        task's (a folder with a ``boxes.tsv``), so that it is read right without naming the task;
+        None: the task is named, or told from the files' extensions.
     """
 
     name: str
@@ -102,6 +105,7 @@ class Task:
     group_name: str = "group"
     curve_unit: str = "items"
     inputs: Any = None
+    claims: Any = None
 
     def __post_init__(self):
         for name, value, allowed in (("holdout", self.holdout, HOLDOUTS), ("curve_unit", self.curve_unit, CURVE_UNITS)):
@@ -171,6 +175,14 @@ def get_task(name: str) -> Task:
         return _TASKS[name]
     except (KeyError, TypeError):
         raise ParameterError(f"unknown task {name!r}; expected one of {', '.join(task_names())}") from None
+
+
+def task_claiming(path: str | Path) -> Task | None:
+    """The registered task whose ``claims`` recognises the source at `path`, or None."""
+    for task in tasks():
+        if task.claims is not None and resolve(task.claims)(Path(path)):
+            return task
+    return None
 
 
 def tasks() -> list[Task]:

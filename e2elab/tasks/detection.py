@@ -28,4 +28,5 @@ DETECTION = register_task(Task(
     report=ReportSection(confusion=no_confusion, size_label="training photos"),
     holdout="items",
     curve_unit="items",
+    claims="e2elab.detection.dataset:is_box_source",
 ))

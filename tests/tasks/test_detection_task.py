@@ -66,3 +66,9 @@ def test_boxes_outside_the_photo_are_clipped_with_a_warning_that_counts_them(fac
     with pytest.warns(UserWarning, match="1 box\\(es\\) clipped to their image, 1 invalid"):
         dataset = get_task("detection").read_source(face_folder)
     assert dataset.y[0].shape == (3, 4) and dataset.y[0][:, :2].max() < 96
+
+
+def test_data_show_counts_the_boxes(face_folder, capsys):
+    assert main(["data", "show", str(face_folder)]) == 0
+    out = capsys.readouterr().out
+    assert "(detection, from" in out and "boxes: 16  (2-2 per item, 0 without any" in out
