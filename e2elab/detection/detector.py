@@ -7,10 +7,15 @@ detection task's error is 1 - AP@0.5; `predict_details` lists each photo's boxes
 
 from __future__ import annotations
 
+import os
+from collections.abc import Callable
+
 import numpy as np
 
 from ..base import PipelineMixin
-from .boxes import as_boxes
+from ..data.image import as_image
+from ..errors import DataError
+from .boxes import as_boxes, validate_boxes
 from .metrics import MAX_DETECTIONS, ap50
 
 
@@ -35,3 +40,30 @@ class DetectorMixin(PipelineMixin):
                  "boxes": [{"x": float(x), "y": float(y), "w": float(w), "h": float(h), "score": float(score)}
                            for (x, y, w, h), score in zip(found["boxes"], found["scores"])]}
                 for found in self.predict(X)]
+
+    def _read_training_set(self, X, y, prepare: Callable, channels: int | None = None):
+        """Each readable training photo and its checked boxes, passed through
+        ``prepare(image, boxes) -> (image, boxes)`` one photo at a time (so a folder of large
+        photos is never held at full size); a bad photo or annotation is skipped or raised as
+        `on_error` says."""
+        from tqdm.auto import tqdm
+
+        photos, faces, skipped = [], [], []
+        pairs = list(zip(X, y))
+        bar = tqdm(pairs, desc="reading training photos", disable=not self._show_progress() or len(pairs) < 20, leave=False)
+        for index, (item, target) in enumerate(bar):
+            name = str(item) if isinstance(item, (str, os.PathLike)) else f"item {index}"
+            try:
+                image = as_image(item, channels=channels)
+                check = validate_boxes(target_boxes(target, name), image.shape[1], image.shape[0], source=name)
+            except DataError as err:
+                self._skip_or_raise(err, skipped, item=f"item {index}")
+                continue
+            image, boxes = prepare(image, check.boxes)
+            photos.append(image)
+            faces.append(boxes)
+        self._record_skipped(skipped, "training photo")
+        if not photos:
+            raise DataError(None, "no usable training photo")
+        return photos, faces
+

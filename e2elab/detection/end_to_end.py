@@ -32,8 +32,8 @@ from ..nn.fingerprint import run_fingerprint
 from ..params import DEVICE, Choice, Int, Real
 from ..registry import register_pipeline
 from .augment import FILL, BoxAugment, fit_long_side, pad_to_multiple
-from .boxes import clip_boxes, nms, validate_boxes
-from .detector import DetectorMixin, target_boxes
+from .boxes import clip_boxes, nms
+from .detector import DetectorMixin
 from .heatmap import Peaks, decode, detection_loss, encode_batch
 from .network import ALIGN, BACKBONES, STRIDE, CenterNet
 from .pretrained import mobilenet_v2_weights
@@ -134,25 +134,11 @@ class CNNDetector(DetectorMixin, BaseEstimator):
 
     def _decode_training_set(self, X, y) -> tuple[list[np.ndarray], list[np.ndarray]]:
         """Training photos scaled to `input_size` (uint8 (h, w, 3)) and their boxes scaled alike."""
-        from tqdm.auto import tqdm
-
-        images, boxes, skipped = [], [], []
-        for index, (item, target) in enumerate(tqdm(list(zip(X, y)), desc="decoding training images",
-                                                    disable=not self._show_progress(), leave=False)):
-            name = item if isinstance(item, str) or hasattr(item, "__fspath__") else f"item {index}"
-            try:
-                image = as_image(item, channels=3)
-                height, width = image.shape[:2]
-                check = validate_boxes(target_boxes(target, name), width, height, source=name)
-            except DataError as err:
-                self._skip_or_raise(err, skipped, item=f"item {index}")
-                continue
+        def scaled(image, boxes):
             resized, factor = fit_long_side(image, int(self.input_size))
-            images.append(resized)
-            boxes.append(check.boxes * factor)
-        self._record_skipped(skipped, "training image")
-        if not images:
-            raise DataError(None, "no usable training image")
+            return resized, boxes * factor
+
+        images, boxes = self._read_training_set(X, y, scaled, channels=3)
         if not any(len(b) for b in boxes):
             raise DataError(None, f"none of the {len(images)} training images holds a box: nothing to learn")
         return images, boxes

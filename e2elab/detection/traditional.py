@@ -25,8 +25,8 @@ from ..data.image import as_image
 from ..errors import DataError
 from ..params import Choice, Int, Real
 from ..registry import register_pipeline
-from .boxes import iou, nms, validate_boxes
-from .detector import DetectorMixin, target_boxes
+from .boxes import iou, nms
+from .detector import DetectorMixin
 from .hog import block_contributions_to_cells, score_map, window_features
 from .metrics import MAX_DETECTIONS
 from .windows import WindowGeometry, face_descriptors, pyramid, pyramid_scales, to_gray, window_boxes
@@ -92,7 +92,7 @@ class SlidingWindowDetector(DetectorMixin, BaseEstimator):
         if len(X) != len(y):
             raise DataError(None, f"{len(X)} photos but {len(y)} box lists")
         rng = np.random.default_rng(self.seed)
-        photos, faces = self._read_training_set(X, y)
+        photos, faces = self._read_training_set(X, y, lambda image, boxes: (to_gray(image), boxes))
         all_faces = np.concatenate(faces)  # (N, 4)
         smallest = self.min_face / self.pyramid_step  # no pyramid level finds a smaller face
         usable = [b[np.sqrt(b[:, 2] * b[:, 3]) >= smallest] for b in faces]
@@ -132,24 +132,6 @@ class SlidingWindowDetector(DetectorMixin, BaseEstimator):
     @property
     def _geometry(self) -> WindowGeometry:
         return WindowGeometry(int(self.window), int(self.cell_size), int(self.n_bins), float(self.face_fraction))
-
-    def _read_training_set(self, X, y):
-        """Grayscale photos and their checked face boxes; unreadable ones skipped or raised as on_error says."""
-        photos, faces, skipped = [], [], []
-        for index, (item, target) in enumerate(self._bar(list(zip(X, y)), "reading photos")):
-            try:
-                image = as_image(item)
-                check = validate_boxes(target_boxes(target, f"item {index}"), image.shape[1], image.shape[0],
-                                       source=item if isinstance(item, str) else f"item {index}")
-            except DataError as err:
-                self._skip_or_raise(err, skipped, item=f"item {index}")
-                continue
-            photos.append(to_gray(image))
-            faces.append(check.boxes)
-        self._record_skipped(skipped, "training photo")
-        if not photos:
-            raise DataError(None, "no readable training photo")
-        return photos, faces
 
     def _fit_svm(self, positives: np.ndarray, negatives: np.ndarray):
         from sklearn.svm import LinearSVC
