@@ -39,6 +39,7 @@ def main():
     parser.add_argument("--threads", type=int, default=1)
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
+    from e2elab.image.backbones import Backbone
     from e2elab.image.end_to_end import EndToEndImageClassifier
 
     rng = np.random.default_rng(0)
@@ -46,7 +47,8 @@ def main():
     shape = (args.n, side, side, 3) if args.colour else (args.n, side, side)
     images = list(rng.integers(0, 256, shape, dtype=np.uint8))
     labels = np.array(["a", "b", "c", "d"])[rng.integers(0, 4, args.n)]
-    model = EndToEndImageClassifier(width=args.width, input_size=args.size, epochs=1, device="cpu", progress=False)
+    model = EndToEndImageClassifier(backbone=Backbone(width=args.width), input_size=args.size, epochs=1, device="cpu",
+                                    progress=False)
     model.fit(images[:128], labels[:128])
     prepared = model.preprocess(images).contiguous(memory_format=torch.channels_last)
 

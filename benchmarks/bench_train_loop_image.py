@@ -28,7 +28,7 @@ import torch
 import torch.nn.functional as F
 from torch.utils.data import DataLoader
 
-from e2elab.image.end_to_end import _identity, _TensorImages
+from e2elab.nn.tensor_batches import TensorBatches, whole_batch
 from e2elab.image.model import ResidualCNN
 from e2elab.image.transforms import normalise
 from e2elab.nn import DEFAULT_LR, OPTIMIZERS, TrainConfig, make_optimizer, seed_everything, train
@@ -53,7 +53,7 @@ def shared_loop(data, args, grad_clip, stem_pool=False) -> float:
     config = TrainConfig(epochs=args.epochs, batch_size=args.batch_size, device=args.device, progress=False,
                          grad_clip=grad_clip, cpu_amp=args.bf16, optimizer=args.optimizer)
     started = time.perf_counter()
-    train(module, data, step, config, collate_fn=_identity)
+    train(module, data, step, config, collate_fn=whole_batch)
     return args.epochs * (len(data) // args.batch_size) * args.batch_size / (time.perf_counter() - started)
 
 
@@ -62,7 +62,7 @@ def plain_loop(data, args, bf16: bool) -> float:
     device = torch.device(args.device)
     module.to(device).train()
     optimizer = make_optimizer(module, DEFAULT_LR[args.optimizer], 5e-4, args.optimizer)
-    loader = DataLoader(data, batch_size=args.batch_size, shuffle=True, drop_last=True, collate_fn=_identity,
+    loader = DataLoader(data, batch_size=args.batch_size, shuffle=True, drop_last=True, collate_fn=whole_batch,
                         generator=torch.Generator().manual_seed(0))
     started = time.perf_counter()
     autocast = (lambda: torch.autocast("cpu", dtype=torch.bfloat16)) if bf16 else contextlib.nullcontext
@@ -93,7 +93,7 @@ def main():
     if args.bf16 and not (args.device == "cpu" and cpu_has_native_bf16()):
         parser.error("--bf16 needs device cpu and a CPU with native bfloat16 instructions")
     g = torch.Generator().manual_seed(0)
-    data = _TensorImages(torch.randint(0, 256, (args.n, 3, args.size, args.size), dtype=torch.uint8, generator=g),
+    data = TensorBatches(torch.randint(0, 256, (args.n, 3, args.size, args.size), dtype=torch.uint8, generator=g),
                          torch.randint(0, 5, (args.n,), generator=g))
     plain, shared, shared_no_clip, plain_fp32, pooled = [], [], [], [], []
     for _ in range(args.repeats):

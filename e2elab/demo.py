@@ -145,6 +145,7 @@ def run_task(task: str, data: str, folder: Path, budget: Budget, seed: int, jobs
         "metric": results["metric"],
         "pipelines": {kind: entry["metric"]["mean"] for kind, entry in results["pipelines"].items()},
         "crossover": (curves.get("crossover") or {}).get("n"),
+        "crossover_observed": (curves.get("crossover_observed") or {}).get("between"),
         "explanations": explained,
     }
 
@@ -221,10 +222,19 @@ def _print_summary(findings: dict, report: Path, seconds: float) -> None:
     print(f"\ne2elab demo finished in {seconds / 60:.1f} min", flush=True)
     for task, found in findings.items():
         scores = ", ".join(f"{kind} {value:.1%}" for kind, value in found["pipelines"].items())
-        cross = found.get("crossover")
-        cross_text = f"end-to-end overtakes traditional at about {cross:.0f} training items" if cross else "no crossover in the sizes tried"
-        print(f"  {task} on {found['data']} ({found['metric']}): {scores}; {cross_text}")
+        print(f"  {task} on {found['data']} ({found['metric']}): {scores}; {_crossover_text(found)}")
     print(f"report: {report}")
+
+
+def _crossover_text(found: dict) -> str:
+    """The crossover in words: the fitted laws' estimate, and where the measured points cross."""
+    fitted, measured = found.get("crossover"), found.get("crossover_observed")
+    parts = []
+    if fitted:
+        parts.append(f"end-to-end overtakes traditional at about {fitted:.0f} training items (fitted laws)")
+    if measured:
+        parts.append(f"the measured points cross between {measured[0]:.0f} and {measured[1]:.0f} training items")
+    return "; ".join(parts) or "no crossover in the sizes tried"
 
 
 def _step(message: str) -> None:

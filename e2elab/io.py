@@ -171,6 +171,9 @@ def _refuse_non_model_file(path: Path):
     if head[:1] == b"\x80" or path.suffix in PICKLE_SUFFIXES or head[:2] == b"PK":
         raise UnsafeModelError(f"{path}: looks like a pickle (or a zip of pickles, as torch.save writes); e2elab never "
                                "loads pickles. A model is a folder written by e2elab.save")
+    if path.suffix.lower() == ".onnx":  # e2elab.export reads these; the layers keep that import out of this module
+        raise ModelIntegrityError(f"{path}: an ONNX file; load it with e2elab.export.load_onnx (or load_any, which "
+                                  "takes model folders too); e2elab.load reads model folders")
     raise ModelIntegrityError(f"{path}: a model is a folder written by e2elab.save, not a single file")
 
 

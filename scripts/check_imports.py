@@ -52,7 +52,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("command line", ("commands", "cli", "__main__")),
     ("demo", ("demo",)),
     ("public API", ("",)),
-    ("experiments, explain, report, serve", ("experiments", "explain", "report", "serve")),
+    ("experiments, explain, report, serve, export", ("experiments", "explain", "report", "serve", "export")),
     ("task pipelines", ("speech", "image", "translation", "detection")),
     ("nn", ("nn",)),
     ("data", ("data", "synth")),

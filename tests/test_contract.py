@@ -59,6 +59,7 @@ from sklearn.utils._param_validation import generate_invalid_param_val, make_con
 import e2elab
 from e2elab import base
 from e2elab.errors import DataError, ParameterError
+from e2elab.image.backbones import Backbone
 from e2elab.registry import available_pipelines, get_pipeline_class
 
 # ---------------------------------------------------------------------------- tiny data per task
@@ -119,7 +120,7 @@ FAST_PARAMS = {
     ("speech", "traditional"): dict(lexicon={"go": ["G", "OW"], "no": ["N", "OW"], "on": ["AA", "N"]},
                                     n_states=1, n_mixtures=1, flat_passes=1, passes_per_split=1, lm="loop",
                                     cmvn="utterance", progress=False),
-    ("image", "end-to-end"): dict(width=4, epochs=1, batch_size=8, device="cpu", progress=False),
+    ("image", "end-to-end"): dict(backbone=Backbone(width=4), epochs=1, batch_size=8, device="cpu", progress=False),
     ("image", "traditional"): dict(),
     ("detection", "end-to-end"): dict(width=4, neck_channels=8, input_size=96, train_size=64, epochs=1, batch_size=6,
                                       device="cpu", progress=False),

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import argparse
+import re
+from dataclasses import replace
+
 from ..errors import ParameterError
-from ..experiments.grid import BACKENDS
+from ..experiments.backends import BACKENDS, GridBackend
 from ._arg_types import jobs_count
 from ._common import parse_params
 
 
 def add_grid_arguments(parser) -> None:
-    """--overwrite, --pipelines, --seeds, --param, --jobs, --backend, --no-progress."""
+    """--overwrite, --pipelines, --seeds, --param, --jobs, --backend, --address, --no-progress."""
     parser.add_argument("--overwrite", action="store_true",
                         help="discard the results an earlier run left in RUN (by default a rerun with the same settings "
                              "reuses the finished trainings, and one with other settings is refused)")
@@ -21,9 +25,27 @@ def add_grid_arguments(parser) -> None:
                         help="a parameter of one pipeline (repeatable), e.g. --param end-to-end.epochs=20")
     parser.add_argument("--jobs", type=jobs_count, default=1, metavar="N",
                         help="trainings run at once (joblib n_jobs; -1 for every core)")
-    parser.add_argument("--backend", choices=BACKENDS, default="loky",
-                        help="joblib backend for the grid: loky (processes), threading, sequential, or dask / ray for a cluster")
+    parser.add_argument("--backend", choices=BACKENDS, default=GridBackend(), action=_BackendName,
+                        help="where the grid's trainings run, one task each: local (processes on this machine, the default), "
+                             "dask or ray (a cluster; needs the distributed extra); threading and sequential for debugging")
+    parser.add_argument("--address", dest="backend", action=_BackendAddress, metavar="HOST:PORT",
+                        help="the cluster for --backend dask (its scheduler, e.g. tcp://10.0.0.5:8786) or ray "
+                             "(e.g. 10.0.0.5:6379); without it a local cluster is started for the grid")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+
+class _BackendName(argparse.Action):
+    """--backend NAME: sets the name of args.backend (a GridBackend), keeping an --address given before it."""
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        setattr(namespace, self.dest, replace(getattr(namespace, self.dest), name=values))
+
+
+class _BackendAddress(argparse.Action):
+    """--address HOST:PORT: sets the address of args.backend, keeping a --backend given before it."""
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        setattr(namespace, self.dest, replace(getattr(namespace, self.dest), address=values))
 
 
 def parse_seeds(text: str) -> list[int]:
@@ -41,7 +63,11 @@ def parse_seeds(text: str) -> list[int]:
 
 
 def parse_pipelines(text: str | None) -> list[str] | None:
-    return None if not text else [p.strip() for p in text.split(",") if p.strip()]
+    """"traditional,end-to-end:init_from=M" -> ["traditional", "end-to-end:init_from=M"]: the pipeline
+    entries, split at the commas outside brackets (a value may be a JSON list, e.g. sizes=[1,2])."""
+    if not text:
+        return None
+    return [p.strip() for p in re.split(r",(?![^\[]*\])", text) if p.strip()]
 
 
 def parse_kind_params(pairs: list[str] | None) -> dict[str, dict]:

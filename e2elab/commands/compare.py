@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ..errors import E2elabError
 from ._arg_types import int_at_least, open_fraction
-from ._common import add_data_arguments, add_task_argument
+from ._common import add_data_arguments, add_language_arguments, add_task_argument, command_data
 from ._grid_args import add_grid_arguments, check_pipeline_params, parse_kind_params, parse_pipelines, parse_seeds
 from ._run_folder import claim_run_folder
 
@@ -18,6 +18,7 @@ OUTPUTS = ("cells", "experiment.json", "results.json", "confusion_*.json", "repo
 def add_arguments(parser):
     add_task_argument(parser)
     add_data_arguments(parser)
+    add_language_arguments(parser)
     parser.add_argument("--out", required=True, metavar="RUN",
                         help="run folder: results.json, confusion_<pipeline>.json, cells/ (a rerun resumes)")
     parser.add_argument("--folds", type=int_at_least(2), default=6,
@@ -34,7 +35,7 @@ def run(args) -> int:
     check_pipeline_params(args.task, pipelines, params)
     claim_run_folder(args.out, OUTPUTS, overwrite=args.overwrite, reuse=True)
     try:
-        summary = compare(args.task, args.data, args.out, pipelines=pipelines, seeds=seeds, folds=args.folds, params=params,
+        summary = compare(args.task, command_data(args), args.out, pipelines=pipelines, seeds=seeds, folds=args.folds, params=params,
                           test_size=args.test_size, jobs=args.jobs, backend=args.backend,
                           progress=not args.no_progress, on_error=args.on_error)
     except (ValueError, ImportError) as err:  # bad settings, or a backend whose package is missing

@@ -8,7 +8,9 @@ from pathlib import Path
 
 import numpy as np
 
+from ..errors import ParameterError
 from ..tasks import get_task, task_names
+from ._common import add_language_arguments
 
 NAME = "data"
 HELP = "list the built-in data sets, or show what a data set holds"
@@ -23,9 +25,10 @@ def add_arguments(parser) -> None:
     lister = sub.add_parser("list", help="each built-in data set, whether it is here and where")
     lister.add_argument("--json", action="store_true", help="print JSON instead of a table")
     show = sub.add_parser("show", help="items, classes or vocabulary, groups, durations or image sizes, unreadable items")
-    show.add_argument("source", metavar="NAME_OR_PATH", help="a built-in name, a folder, a manifest or a Kaldi data directory")
+    show.add_argument("data", metavar="NAME_OR_PATH", help="a built-in name, a folder, a manifest or a Kaldi data directory")
     show.add_argument("--split", help="only the data set's own train, val or test part")
     show.add_argument("--task", choices=task_names(), help="where it cannot be told from the files")
+    add_language_arguments(show)
     show.add_argument("--skip-bad", action="store_true", help="list bad manifest rows instead of stopping at the first")
     show.add_argument("--sample", type=int, default=DEFAULT_SAMPLE, metavar="N",
                       help=f"read headers of at most N items, chosen at random (default {DEFAULT_SAMPLE}; 0 = all)")
@@ -57,8 +60,15 @@ def _list(args) -> int:
 
 def _show(args) -> int:
     from ..data.sources import load_dataset
+    from ..translation.datasets import TASK as TRANSLATION, read_language_pair
 
-    ds = load_dataset(args.source, split=args.split, task=args.task, on_error="skip" if args.skip_bad else "raise")
+    on_error = "skip" if args.skip_bad else "raise"
+    source = args.data
+    if args.source is not None or args.target is not None:
+        if args.task not in (None, TRANSLATION):
+            raise ParameterError(f"--source and --target choose the languages of translation data; {args.task} data has none")
+        source = read_language_pair(args.data, args.source, args.target, on_error)
+    ds = load_dataset(source, split=args.split, task=args.task, on_error=on_error)
     summary = describe(ds, sample=args.sample, decode=args.decode)
     print(json.dumps(summary, indent=2) if args.json else format_summary(summary))
     return 0
@@ -75,6 +85,8 @@ def describe(ds, sample: int = DEFAULT_SAMPLE, decode: bool = False, seed: int =
                    "largest": dict(groups.most_common(MAX_LISTED))},
         "skipped_while_loading": [{"item": item, "reason": reason} for item, reason in ds.skipped],
     }
+    if getattr(ds, "languages", None):
+        summary["languages"] = list(ds.languages)
     if task.target_kind == "class":
         summary["classes"] = dict(sorted(Counter(ds.y.tolist()).items()))
     elif task.target_kind == "boxes":
@@ -180,7 +192,8 @@ def _stats(values) -> dict:
 
 def format_summary(s: dict) -> str:
     """The summary as text for a person."""
-    lines = [f"{s['name'] or s['source']}  ({s['task']}, from {s['source']})",
+    pair = f", {' -> '.join(s['languages'])}" if s.get("languages") else ""
+    lines = [f"{s['name'] or s['source']}  ({s['task']}{pair}, from {s['source']})",
              f"  items: {s['items']:,}" + (f"  ({', '.join(f'{k} {v:,}' for k, v in s['splits'].items())})" if s["splits"] else "")]
     g = s["groups"]
     task = get_task(s["task"])

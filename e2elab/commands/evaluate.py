@@ -7,7 +7,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ._common import add_data_arguments, add_verify_key_argument, verify_key
+from ..errors import DataError
+from ._common import add_data_arguments, add_language_arguments, add_verify_key_argument, load_command_data, verify_key
 
 NAME = "evaluate"
 HELP = "score a saved model on a data set's held-out items"
@@ -17,6 +18,7 @@ ORDER = 21
 def add_arguments(parser):
     parser.add_argument("model", metavar="MODEL", help="a model folder written by `e2elab train` (RUN/model)")
     add_data_arguments(parser)
+    add_language_arguments(parser)
     parser.add_argument("--split", default="auto", choices=("auto", "test", "all"),
                         help="auto: the items held out when MODEL was trained on this data, else the data set's test split, else all items")
     parser.add_argument("--json", action="store_true", help="print the result as JSON")
@@ -45,12 +47,18 @@ def held_out_indices(model_dir: Path, dataset, data_name: str, split: str):
 
 
 def run(args) -> int:
-    from ..experiments.runs import drop_unreadable, group_kwargs, load_task_data
+    from ..experiments.runs import drop_unreadable, group_kwargs
     from ..io import load
     from ..tasks import get_task
 
     model = load(args.model, verify_key=verify_key(args))
-    dataset = load_task_data(args.data, model.task, args.on_error)
+    # A translation model reads the data in its own language pair unless told otherwise.
+    model_languages = getattr(model, "languages_", None)
+    dataset = load_command_data(args, model.task, model_languages)
+    data_languages = getattr(dataset, "languages", None)
+    if model_languages and data_languages and tuple(data_languages) != tuple(model_languages):
+        raise DataError(args.data, f"is read as {' -> '.join(data_languages)}, but {args.model} translates "
+                                   f"{' -> '.join(model_languages)}")
     indices, why = held_out_indices(Path(args.model), dataset, args.data, args.split)
     test = dataset.subset(indices)
     skipped = []

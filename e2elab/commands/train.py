@@ -7,7 +7,8 @@ from pathlib import Path
 
 from ..errors import RunFolderError
 from ._arg_types import open_fraction
-from ._common import add_data_arguments, add_task_argument, parse_params, read_key_file
+from ._common import (add_data_arguments, add_language_arguments, add_task_argument, load_command_data, parse_params,
+                      read_key_file)
 from ._run_folder import check_model_folder, claim_run_folder
 
 NAME = "train"
@@ -16,12 +17,13 @@ ORDER = 20
 # What a training run writes into RUN, and so what --overwrite discards.
 OUTPUTS = ("checkpoints", "model", "train.json", "report.html")
 # train.json entries a resumed run must share with the record of the run it continues.
-RESUMED_SETTINGS = ("task", "pipeline", "data", "seed", "test_size")
+RESUMED_SETTINGS = ("task", "pipeline", "data", "languages", "seed", "test_size")
 
 
 def add_arguments(parser):
     add_task_argument(parser)
     add_data_arguments(parser)
+    add_language_arguments(parser)
     parser.add_argument("--pipeline", default="end-to-end", metavar="KIND",
                         help="which of the task's pipelines: end-to-end (default) or traditional")
     parser.add_argument("--out", required=True, metavar="RUN", help="run folder; the model is saved to RUN/model")
@@ -39,7 +41,7 @@ def add_arguments(parser):
 
 
 def run(args) -> int:
-    from ..experiments.runs import build_pipeline, load_task_data
+    from ..experiments.runs import build_pipeline
     from ..experiments.training import train_save_score
 
     run_dir = Path(args.out)
@@ -47,10 +49,10 @@ def run(args) -> int:
     model = build_pipeline(args.task, args.pipeline, parse_params(args.param), args.seed, run_dir, args.on_error)
     check_model_folder(run_dir / "model")
     claim_run_folder(run_dir, OUTPUTS, overwrite=args.overwrite, reuse=args.resume)
+    dataset = load_command_data(args, args.task)
     if args.resume:
-        check_same_settings(run_dir, args, model)
+        check_same_settings(run_dir, args, model, getattr(dataset, "languages", None))
 
-    dataset = load_task_data(args.data, args.task, args.on_error)
     summary = train_save_score(model, dataset, run_dir, data_name=args.data, seed=args.seed, test_size=args.test_size,
                                on_error=args.on_error, sign_key=sign_key)
     print(f"{summary['metric']} on {summary['n_test']} held-out items: {summary['value']:.4f}  "
@@ -59,7 +61,7 @@ def run(args) -> int:
     return 0
 
 
-def check_same_settings(run_dir: Path, args, model) -> None:
+def check_same_settings(run_dir: Path, args, model, languages: tuple[str, str] | None = None) -> None:
     """With --resume, refuse a RUN whose finished run (train.json) had other settings.
 
     An interrupted run has no train.json yet; its checkpoint carries the same check (the training
@@ -73,7 +75,8 @@ def check_same_settings(run_dir: Path, args, model) -> None:
     except (OSError, json.JSONDecodeError) as err:
         raise RunFolderError(f"{record_path}: cannot read the record of the earlier run ({err}); "
                              "use --overwrite to discard it") from None
-    here = {"task": args.task, "pipeline": args.pipeline, "data": args.data, "seed": args.seed, "test_size": args.test_size}
+    here = {"task": args.task, "pipeline": args.pipeline, "data": args.data, "seed": args.seed, "test_size": args.test_size,
+            "languages": list(languages) if languages else None}
     differing = [key for key in RESUMED_SETTINGS if record.get(key) != here[key]]
     params = {k: v for k, v in _plain(model.get_params(deep=False)).items() if k != "checkpoint_dir"}
     saved = {k: v for k, v in record.get("params", {}).items() if k != "checkpoint_dir"}

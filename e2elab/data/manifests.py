@@ -1,7 +1,9 @@
 """Manifest files: ``.tsv`` / ``.csv`` tables with a header, and NeMo-style ``.jsonl``.
 
-Relative paths resolve against the manifest's folder. Every bad row is named by file and line
-(see :mod:`e2elab.data.entries` for what is checked and how ``on_error`` acts).
+Relative paths resolve against the manifest's folder. In a table of classes, an empty label cell
+marks an unlabeled item (``UNLABELED``, scikit-learn's -1: semi-supervised training uses it).
+Every bad row is named by file and line (see :mod:`e2elab.data.entries` for what is checked and
+how ``on_error`` acts).
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import json
 from pathlib import Path
 
 from ..errors import ManifestError
+from ..tasks import get_task
 from .dataset import Dataset
 from .entries import Entries, infer_task, resolve
 from .textfile import read_manifest_text
@@ -20,11 +23,26 @@ PATH_KEYS = ("path", "audio_filepath", "filepath", "file")
 TEXT_KEYS = ("text", "transcript", "sentence")
 LABEL_KEYS = ("label", "class")
 GROUP_KEYS = ("speaker", "group", "speaker_id", "client_id")
+# The label of an unlabeled item (scikit-learn's -1): an empty label cell, or a folder's `unlabeled/`.
+UNLABELED = "-1"
 
 
 def pick(keys, candidates) -> str | None:
     """The first of `candidates` that `keys` holds."""
     return next((k for k in candidates if k in keys), None)
+
+
+def header_columns(path: Path) -> set[str]:
+    """The lower-case column names in the first line of a .tsv / .csv table; empty for any other
+    file or one that cannot be read (a quick look that tells tasks' tables apart, not a parse)."""
+    if path.suffix.lower() not in (".tsv", ".csv"):
+        return set()
+    try:
+        with open(path, encoding="utf-8", errors="replace") as handle:
+            header = handle.readline()
+    except OSError:
+        return set()
+    return {c.strip().lower() for c in header.replace(",", "\t").split("\t")}
 
 
 def _table_lines(manifest: Path, delimiter: str) -> list[tuple[int, list[str]]]:
@@ -72,7 +90,8 @@ def load_table_manifest(manifest: str | Path, task: str | None = None, on_error:
         elif not record[path_key]:
             entries.bad(where, f"empty {path_key!r}")
         else:
-            entries.add(where, resolve(record[path_key], manifest.parent), record[target_key], task,
+            target = record[target_key] or (UNLABELED if get_task(task).target_kind == "class" else "")
+            entries.add(where, resolve(record[path_key], manifest.parent), target, task,
                         record.get(group_key) if group_key else None, (record.get(split_key) or None) if split_key else None)
     return entries.dataset(task, manifest, manifest.stem)
 

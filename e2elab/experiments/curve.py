@@ -8,10 +8,14 @@ Sizes are counted in the task's curve unit (:attr:`e2elab.tasks.Task.curve_unit`
 so that a speech curve says how many *speakers* of data a pipeline needs. A given (size, seed)
 gives the same training items to every pipeline.
 
-To each pipeline's runs the law error(n) = a + b * n**-c is fitted (:mod:`.laws`); the fit is
-checked by refitting without the largest size and predicting it; the crossover of the
-end-to-end and traditional laws and the size each needs for a target error come with
-bootstrap intervals. Writes ``RUN/curve.json``, ``RUN/curve.png`` and ``RUN/cells/``.
+The pipelines are entries (:mod:`.entries`): a kind, or a kind with parameters of its own such as
+``end-to-end:init_from=MODEL_DIR``, each its own curve, so that remedies for small data stand on one
+plot beside the plain pipelines. To each entry's runs the law error(n) = a + b * n**-c is fitted
+(:mod:`.laws`), judged by its goodness of fit and an extrapolation check, and read for the
+crossover with the traditional pipeline, the size needed for a target error and the data a remedy
+saves (:mod:`.curve_summary`). Every point also holds the mean of each measure the task reports
+beside its error (accuracy, AP@0.5 and COCO's AP, BLEU and chrF), named in the curve's
+``measures``. Writes ``RUN/curve.json``, ``RUN/curve.png`` and ``RUN/cells/``.
 """
 
 from __future__ import annotations
@@ -23,15 +27,20 @@ from pathlib import Path
 
 import numpy as np
 
-from . import laws
 from ..tasks import get_task
-from .cells import takes_groups, train_and_test
-from .compare import load_data, resolve_pipelines, split_digest
+from . import curve_summary
+from .cells import takes_groups, task_measures, train_and_test
+from .compare import load_data, split_digest
+from .entries import resolve_entries
 from .grid import Cell, record_configuration, run_grid
 from .schemas import curve_schema, validate
-from .stats import mean_ci
 
-DEFAULT_IMAGE_SIZES = (50, 100, 200, 500, 1000, 2000, 5000)
+# Default sizes: this many, log-spaced from the smallest sensible size to the whole training pool,
+# enough for a three-parameter law to be judged on the points it does not need.
+DEFAULT_SIZE_COUNT = 7
+# The smallest sensible training set: this many items of each class, and never fewer than SMALLEST_ITEMS.
+ITEMS_PER_CLASS = 5
+SMALLEST_ITEMS = 50
 
 
 def parse_sizes(text: str) -> list[int | float]:
@@ -56,12 +65,16 @@ def parse_sizes(text: str) -> list[int | float]:
     return sizes
 
 
-def resolve_sizes(sizes, pool_size: int, unit: str) -> list[int]:
-    """Absolute sizes, sorted and distinct; fractions (floats <= 1) are taken of `pool_size`."""
+def resolve_sizes(sizes, pool_size: int, unit: str, n_classes: int = 0) -> list[int]:
+    """Absolute sizes, sorted and distinct; fractions (floats <= 1) are taken of `pool_size`.
+
+    None takes DEFAULT_SIZE_COUNT sizes log-spaced from the smallest sensible one (one group; or
+    ITEMS_PER_CLASS items of each of `n_classes` classes, at least SMALLEST_ITEMS) to the whole pool.
+    """
     if sizes is None:
-        if unit == "groups":
-            return list(range(1, pool_size + 1))
-        return sorted({min(s, pool_size) for s in DEFAULT_IMAGE_SIZES} | {pool_size})
+        smallest = 1 if unit == "groups" else max(ITEMS_PER_CLASS * n_classes, SMALLEST_ITEMS)
+        smallest = min(smallest, pool_size)
+        return sorted({int(round(n)) for n in np.geomspace(smallest, pool_size, DEFAULT_SIZE_COUNT)})
     resolved = set()
     for size in sizes:
         if isinstance(size, float) and 0 < size <= 1:
@@ -93,43 +106,50 @@ def curve(task: str, data, out=None, *, pipelines=None, sizes=None, seeds=(0, 1,
           test_size: float = 0.25, test_groups: int = 1, target: float | None = None, n_boot: int = 500,
           min_updates: int | None = None, jobs: int = 1, backend: str = "loky", progress: bool = True,
           on_error: str = "raise") -> dict:
-    """Learning curves of every pipeline of `task` (curve.json's content; see the module docstring).
+    """Learning curves of the pipelines of `task` (curve.json's content; see the module docstring).
 
-    sizes: absolute sizes and/or fractions of the training pool (items for images, speakers for
-    speech); None takes a default ladder. target: an error for which to report the size needed.
-    min_updates: for pipelines trained by epochs (they take `epochs` and `batch_size`), raise the
-    epochs of small training sets so that every size gets at least this many gradient updates.
+    pipelines: entries such as "traditional", "end-to-end:init_from=MODEL_DIR" or ("end-to-end",
+    {"backbone": "mobilenet_v2"}); None takes every pipeline of the task. params: {kind: {name:
+    value}} for every entry of a kind. sizes: absolute sizes and/or fractions of the training pool
+    (items for images, speakers for speech); None takes DEFAULT_SIZE_COUNT log-spaced sizes.
+    target: an error for which to report the size each entry needs (with remedies and no target,
+    the plain pipeline's error with the most data). min_updates: for pipelines trained by epochs,
+    a floor on the gradient updates at every size (:func:`with_min_updates`).
     """
     from ..data.splits import subsample_indices
 
     dataset, data_name = load_data(task, data, on_error)
-    kinds = resolve_pipelines(task, pipelines)
     params = params or {}
+    entries = resolve_entries(task, pipelines, params)
     seeds = [int(s) for s in seeds]
     pool, test_idx, test_how = fixed_test_split(dataset, test_size, test_groups)
     unit = get_task(task).curve_unit
     by = "group" if unit == "groups" else "item" if get_task(task).holdout == "items" else "class"
     pool_size = len(np.unique(dataset.groups[pool])) if unit == "groups" else len(pool)
-    ns = resolve_sizes(sizes, pool_size, unit)
+    n_classes = len(np.unique(dataset.y[pool])) if by == "class" else 0
+    ns = resolve_sizes(sizes, pool_size, unit, n_classes)
 
     splits = {}
     for n, seed in itertools.product(ns, seeds):
         chosen = subsample_indices(dataset.y[pool], dataset.groups[pool], n, seed=seed, by=by)
         splits[f"n{n}_seed{seed}"] = (pool[chosen], test_idx)
-    cells = []
-    for kind, n, seed in itertools.product(kinds, ns, seeds):
+    cells, label_of = [], {}
+    for entry, n, seed in itertools.product(entries, ns, seeds):
         name = f"n{n}_seed{seed}"
-        cell_params = with_min_updates(task, kind, params.get(kind, {}), len(splits[name][0]), min_updates)
-        spec = {"experiment": "curve", "task": task, "data": data_name, "kind": kind, "params": cell_params,
-                "seed": seed, "split": name, "split_digest": split_digest(*splits[name]), "n": n, "unit": unit}
-        if takes_groups(task, kind):
+        cell_params = with_min_updates(task, entry.kind, entry.params(params), len(splits[name][0]), min_updates)
+        spec = {"experiment": "curve", "task": task, "data": data_name, "kind": entry.kind, "params": cell_params,
+                "seed": seed, "split": name, "split_digest": split_digest(*splits[name]), "n": n, "unit": unit,
+                **source_models(cell_params)}
+        if takes_groups(task, entry.kind):
             spec["groups"] = True
-        cells.append(Cell(f"{kind}__n{n}__seed{seed}", spec))
+        cells.append(Cell(f"{entry.key}__n{n}__seed{seed}", spec))
+        label_of[cells[-1].key] = entry.label
 
     with tempfile.TemporaryDirectory(prefix="e2elab-curve-") as scratch:
         run_dir = Path(out) if out is not None else Path(scratch)
-        record_configuration(run_dir, {"experiment": "curve", "task": task, "data": data_name, "pipelines": kinds,
-                                       "params": {kind: params.get(kind, {}) for kind in kinds}, "seeds": seeds,
+        record_configuration(run_dir, {"experiment": "curve", "task": task, "data": data_name,
+                                       "pipelines": [entry.label for entry in entries],
+                                       "params": {entry.label: entry.params(params) for entry in entries}, "seeds": seeds,
                                        "sizes": ns, "unit": unit, "test": test_how, "min_updates": min_updates})
         results = run_grid(cells, train_and_test, run_dir, (dataset, splits), jobs=jobs, backend=backend,
                            progress=progress, desc=f"curve {task}")
@@ -138,13 +158,16 @@ def curve(task: str, data, out=None, *, pipelines=None, sizes=None, seeds=(0, 1,
     if unit == "groups":
         test_info["groups"] = sorted(set(dataset.groups[test_idx].tolist()))
     summary = {"task": task, "data": data_name, "metric": get_task(task).metric, "lower_is_better": True, "unit": unit,
-               "test": test_info, "seeds": seeds, "sizes": ns, "min_updates": min_updates, "pipelines": {}}
+               "measures": list(task_measures(list(results.values()))[0]), "test": test_info, "seeds": seeds, "sizes": ns,
+               "min_updates": min_updates, "pipelines": {}}
     boots = {}
-    for kind in kinds:
-        done = [(c.spec["n"], results[c.key]) for c in cells if c.spec["kind"] == kind]
-        summary["pipelines"][kind], boots[kind] = summarise_pipeline(done, ns, target, n_boot)
-    summary.update(crossing(summary, boots))
-    summary["target"] = target_sizes(summary, boots, target)
+    for entry in entries:
+        done = [(c.spec["n"], results[c.key]) for c in cells if label_of[c.key] == entry.label]
+        summary["pipelines"][entry.label], boots[entry.label] = curve_summary.summarise_entry(entry, done, ns, n_boot, len(test_idx))
+    summary.update(curve_summary.crossings(summary["pipelines"], boots, entries, ns))
+    summary["target"] = curve_summary.target_sizes(summary["pipelines"], boots, entries, target, unit)
+    summary["remedies"] = curve_summary.remedies(summary["pipelines"], boots, entries, summary["target"])
+    summary["warnings"] = curve_summary.warnings_of(summary)
     validate(summary, curve_schema())
     if out is not None:
         from .plots import plot_curve
@@ -155,12 +178,26 @@ def curve(task: str, data, out=None, *, pipelines=None, sizes=None, seeds=(0, 1,
     return summary
 
 
+def source_models(params: dict) -> dict:
+    """{"source_models": {parameter: digest}} for the saved models `params` start from (init_from),
+    so that a resumed run retrains its cells when such a model was retrained; else nothing."""
+    from ..nn.fingerprint import MODEL_PARAMS, model_digest
+
+    named = {name: Path(params[name]).expanduser() for name in MODEL_PARAMS if params.get(name) is not None}
+    for name, folder in named.items():
+        if not folder.is_dir():  # before the first training, not in its middle
+            raise ValueError(f"{name}={folder}: no such model folder (a folder written by e2elab.save or `e2elab train --out`)")
+    return {"source_models": {name: model_digest(folder) for name, folder in named.items()}} if named else {}
+
+
 def with_min_updates(task: str, kind: str, params: dict, n_items: int, min_updates: int | None) -> dict:
-    """`params` with `epochs` raised to give at least `min_updates` updates on `n_items` items.
+    """`params` giving at least `min_updates` updates on `n_items` items.
 
     With a fixed number of epochs a small training set gets few gradient steps, so the curve would
-    measure under-training as much as a lack of data; this keeps a floor on the optimisation.
-    Pipelines without `epochs` and `batch_size` parameters are left as they are.
+    measure under-training as much as a lack of data; this keeps a floor on the optimisation. A
+    pipeline with its own `min_updates` gets it (unless `params` set one) and applies its own rule
+    (:mod:`e2elab.nn.schedule`, on the batches it really trains on); one with `epochs` and
+    `batch_size` only has its epochs raised here; others are left as they are.
     """
     import inspect
 
@@ -169,113 +206,11 @@ def with_min_updates(task: str, kind: str, params: dict, n_items: int, min_updat
     if not min_updates:
         return dict(params)
     accepted = inspect.signature(get_pipeline_class(task, kind).__init__).parameters
+    if "min_updates" in accepted:
+        return {"min_updates": int(min_updates), **params}
     if "epochs" not in accepted or "batch_size" not in accepted:
         return dict(params)
     epochs = int(params.get("epochs", accepted["epochs"].default))
     batch = int(params.get("batch_size", accepted["batch_size"].default))
     needed = math.ceil(min_updates / math.ceil(n_items / batch))
     return {**params, "epochs": max(epochs, needed)}
-
-
-def summarise_pipeline(done: list[tuple[int, dict]], ns: list[int], target, n_boot: int) -> tuple[dict, list]:
-    """Points, fitted law (with bootstrap intervals) and extrapolation check of one pipeline."""
-    points = []
-    for n in ns:
-        runs = [r for size, r in done if size == n]
-        point = {"n": float(n), **mean_ci([r["metric"] for r in runs], bounds=(0.0, None)),
-                 "n_items": float(np.mean([r["n_train"] for r in runs])),
-                 "train_seconds": float(np.mean([r["train_seconds"] for r in runs]))}
-        if "accuracy" in runs[0]:
-            point["accuracy"] = float(np.mean([r["accuracy"] for r in runs]))
-        points.append(point)
-    all_n = np.array([size for size, _ in done], dtype=float)
-    all_e = np.array([r["metric"] for _, r in done], dtype=float)
-    entry = {"points": points, "law": None, "law_ci95": None, "extrapolation_check": None}
-    boot: list = []
-    if len(ns) >= 3:
-        law = laws.fit_law(all_n, all_e)
-        boot = laws.bootstrap_laws(all_n, all_e, n_boot=n_boot, seed=0)
-        entry["law"] = law.to_dict()
-        entry["law_ci95"] = {p: laws.percentile_ci([getattr(b, p) for b in boot]) for p in ("a", "b", "c")}
-        entry["_law"] = law
-        entry["extrapolation_check"] = laws.extrapolation_check(all_n, all_e)
-    return entry, boot
-
-
-def crossing(summary: dict, boots: dict) -> dict:
-    """crossover / crossover_explanation / crossover_extrapolated / crossover_observed keys."""
-    pipes = summary["pipelines"]
-    if not {"end-to-end", "traditional"} <= set(pipes):
-        return {"crossover": None, "crossover_explanation": "a crossover needs both the end-to-end and the traditional pipeline"}
-    e2e, trad = pipes["end-to-end"], pipes["traditional"]
-    observed = laws.observed_crossover([p["n"] for p in e2e["points"]], [p["mean"] for p in e2e["points"]],
-                                       [p["mean"] for p in trad["points"]])
-    if e2e["law"] is None or trad["law"] is None:
-        return {"crossover": None, "crossover_observed": observed,
-                "crossover_explanation": "too few sizes to fit the laws (at least 3 are needed)"}
-    low, high = summary["sizes"][0], summary["sizes"][-1]
-    report = laws.crossover_report(e2e.pop("_law"), trad.pop("_law"), low, high,
-                                   list(zip(boots["end-to-end"], boots["traditional"])))
-    return {"crossover": report["crossover"], "crossover_explanation": report["explanation"],
-            "crossover_extrapolated": report["extrapolated"], "crossover_observed": observed}
-
-
-def target_sizes(summary: dict, boots: dict, target) -> dict | None:
-    """{"error", "n_needed": {kind: n or None}, "n_needed_ci95": {kind: [lo, hi] or None}} for `target`."""
-    for entry in summary["pipelines"].values():
-        entry.pop("_law", None)
-    if target is None:
-        return None
-    needed, intervals = {}, {}
-    for kind, entry in summary["pipelines"].items():
-        law = entry["law"]
-        if law is None:
-            needed[kind], intervals[kind] = None, None
-            continue
-        fitted = laws.Law(law["a"], law["b"], law["c"])
-        needed[kind] = fitted.n_for(target)
-        intervals[kind] = laws.percentile_ci([b.n_for(target) for b in boots[kind]])
-    return {"error": float(target), "n_needed": needed, "n_needed_ci95": intervals, "unit": summary["unit"]}
-
-
-def format_table(summary: dict) -> str:
-    """Points, laws, extrapolation checks and the crossover as plain text."""
-    unit = summary["unit"]
-    lines = [f"{summary['task']} on {summary['data']}: {summary['metric']} against training {unit}, "
-             f"test set {summary['test']['how']} ({summary['test']['n_items']} items), seeds {summary['seeds']}"]
-    kinds = list(summary["pipelines"])
-    header = [f"n ({unit})"] + [f"{k} mean [95% CI]" for k in kinds]
-    rows = [header]
-    for i, n in enumerate(summary["sizes"]):
-        row = [str(n)]
-        for kind in kinds:
-            p = summary["pipelines"][kind]["points"][i]
-            ci = "" if p["ci95"] is None else f" [{p['ci95'][0]:.3f}, {p['ci95'][1]:.3f}]"
-            row.append(f"{p['mean']:.4f}{ci}")
-        rows.append(row)
-    widths = [max(len(r[j]) for r in rows) for j in range(len(header))]
-    lines += ["  ".join(c.ljust(w) for c, w in zip(r, widths)) for r in rows]
-    for kind in kinds:
-        entry = summary["pipelines"][kind]
-        law = entry["law"]
-        if law is None:
-            lines.append(f"{kind}: too few sizes for a law")
-            continue
-        lines.append(f"{kind}: error(n) = {law['a']:.4f} + {law['b']:.4g} * n^-{law['c']:.3f}")
-        check = entry["extrapolation_check"]
-        if check:
-            lines.append(f"  refit without n={check['n']:g}: predicts {check['predicted']:.4f}, observed {check['observed']:.4f}")
-    lines.append(f"crossover: {summary['crossover_explanation']}")
-    cross = summary.get("crossover") or summary.get("crossover_extrapolated")
-    if cross and cross.get("ci95"):
-        lines.append(f"  95% CI [{cross['ci95'][0]:.4g}, {cross['ci95'][1]:.4g}] (found in {100 * cross['fraction_found']:.0f}% "
-                     "of bootstrap resamples)")
-    if summary.get("crossover_observed"):
-        obs = summary["crossover_observed"]
-        lines.append(f"  measured means cross between n={obs['between'][0]:g} and {obs['between'][1]:g} (about {obs['n']:.4g})")
-    if summary.get("target"):
-        t = summary["target"]
-        for kind, n in t["n_needed"].items():
-            text = "unreachable (below the fitted floor a)" if n is None else f"{n:.4g} {unit}"
-            lines.append(f"target {t['error']}: {kind} needs {text}")
-    return "\n".join(lines)

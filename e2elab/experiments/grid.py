@@ -7,15 +7,14 @@ interrupted experiment resumes where it stopped. A cell file holding another spe
 whose recorded configuration (``RUN/experiment.json``) differs, is an error: results computed
 under other settings are never silently replaced (the user discards them with ``--overwrite``).
 
-The cells run through ``joblib.Parallel`` under ``joblib.parallel_config(backend=...)``: "loky"
-(processes, the default), "threading", "sequential", or "dask" / "ray" to spread the same grid over
-a cluster (these need the `distributed` extra). Results come back in the main process, which alone
-writes the cell files, so workers need no shared file system.
+The cells run through ``joblib.Parallel``, one task each, under the backend that
+:mod:`e2elab.experiments.backends` configures: local processes (the default), or a Dask or Ray
+cluster. Results come back in the main process, which alone writes the cell files, so workers need
+no shared file system, and a grid interrupted on a cluster resumes from the cells on disk.
 """
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import re
@@ -26,8 +25,8 @@ from typing import Any, Callable
 
 from ..atomic import atomic_write_json
 from ..errors import RunFolderError
+from .backends import GridBackend, grid_backend
 
-BACKENDS = ("loky", "threading", "sequential", "dask", "ray")
 CELLS_DIR = "cells"
 CONFIGURATION_FILE = "experiment.json"
 
@@ -109,59 +108,18 @@ def _call(function: Callable, key: str, spec: dict, shared: tuple) -> tuple[str,
     return key, result, time.perf_counter() - start
 
 
-@contextlib.contextmanager
-def backend_config(backend: str, jobs: int):
-    """joblib's parallel_config for `backend`, connecting to a Dask or Ray cluster where asked.
-
-    Dask: an existing `distributed.Client`, or one to the scheduler named by the Dask config
-    (e.g. DASK_SCHEDULER_ADDRESS), or a local cluster. Ray: `ray.init()`'s usual discovery
-    (RAY_ADDRESS, or a local instance).
-    """
-    from joblib import parallel_config
-
-    if backend not in BACKENDS:
-        raise ValueError(f"unknown backend {backend!r}; expected one of {', '.join(BACKENDS)}")
-    if backend == "dask":
-        try:
-            from distributed import Client, get_client
-        except ImportError:
-            raise ImportError("the dask backend needs `pip install e2elab[distributed]`") from None
-        try:
-            get_client()
-            client = None
-        except ValueError:
-            client = Client()
-        try:
-            with parallel_config(backend="dask", n_jobs=jobs):
-                yield
-        finally:
-            if client is not None:
-                client.close()
-        return
-    if backend == "ray":
-        try:
-            from ray.util.joblib import register_ray
-        except ImportError:
-            raise ImportError("the ray backend needs `pip install e2elab[distributed]`") from None
-        register_ray()
-        with parallel_config(backend="ray", n_jobs=jobs):
-            yield
-        return
-    with parallel_config(backend=backend, n_jobs=jobs):
-        yield
-
-
 def run_grid(cells: list[Cell], function: Callable[..., dict], run_dir, shared: tuple = (), *, jobs: int = 1,
-             backend: str = "loky", progress: bool = True, desc: str = "grid") -> dict[str, dict]:
+             backend: str | GridBackend = "loky", progress: bool = True, desc: str = "grid") -> dict[str, dict]:
     """Run `function(cell.spec, *shared)` for every cell not already finished in `run_dir`.
 
     `function` must be importable at module level (process backends send it to workers) and
     return a JSON-serialisable dict. Returns {key: result} for all cells, reused and new.
-    A failing cell stops the grid; the cells finished before it stay saved.
+    A failing cell stops the grid; the cells finished before it stay saved. backend: a name
+    ("local", "dask", "ray"...) or a GridBackend with the address of a cluster.
     """
-    from joblib import Parallel, delayed
     from tqdm.auto import tqdm
 
+    backend = GridBackend.of(backend)  # an unknown name fails before any cell runs
     keys = [cell.key for cell in cells]
     if len(set(keys)) != len(keys):
         raise ValueError("grid cells must have distinct keys")
@@ -180,17 +138,15 @@ def run_grid(cells: list[Cell], function: Callable[..., dict], run_dir, shared: 
     width = max(1, jobs if jobs > 0 else os.cpu_count() or 1)
 
     def show_running():
-        # joblib dispatches in order, so the cells in flight are the first unfinished ones
+        # every backend dispatches in order, so the cells in flight are the first unfinished ones
         running = pending[:width]
         bar.set_postfix_str(("training " + ", ".join(running)) if running else "done", refresh=True)
 
     try:
         if todo:
             show_running()
-            with backend_config(backend, jobs):
-                stream = Parallel(n_jobs=jobs, return_as="generator_unordered")(
-                    delayed(_call)(function, cell.key, cell.spec, shared) for cell in todo)
-                for key, result, seconds in stream:
+            with grid_backend(backend, jobs) as run:
+                for key, result, seconds in run(_call, [(function, cell.key, cell.spec) for cell in todo], (shared,)):
                     _save(run_dir, by_key[key], result, seconds)
                     results[key] = result
                     pending.remove(key)

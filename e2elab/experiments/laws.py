@@ -8,6 +8,13 @@ The fit uses every run (not only the means per size). It is done in n / n0 with 
 mean of the sizes, so that b stays of the order of the errors whatever the unit of n. Intervals
 come from a bootstrap: runs are resampled within each size (so every size stays present); where
 each size has a single run, residuals of the fit are resampled instead.
+
+A law can fit badly (a curve that bends, a plateau), and then its crossover and the sizes it
+predicts mean little. So every fit is judged three ways: its goodness of fit in log space (R² and
+the residuals of the mean errors, since errors spanning decades are compared by ratio); an
+extrapolation check (the law refitted without the largest size must predict it within the
+refit's bootstrap interval and within a factor); and the crossover measured between the points
+themselves, beside the fitted one.
 """
 
 from __future__ import annotations
@@ -21,6 +28,13 @@ from scipy.optimize import brentq, least_squares
 FORM = "a + b * n**-c"
 C_BOUNDS = (0.01, 4.0)
 _STARTS_C = (0.3, 0.7, 1.5)
+# A three-parameter law through fewer sizes than this has too few degrees of freedom left to be judged.
+MIN_SIZES_FOR_A_FIT = 5
+# An extrapolation off by more than this factor (either way) fails, whatever the intervals say.
+EXTRAPOLATION_FACTOR = 2.0
+# Errors are clipped here before their logarithm is taken, unless the size of the test set tells the
+# smallest error it can tell from zero (test_floor).
+LOG_FLOOR = 1e-4
 
 
 @dataclass(frozen=True)
@@ -141,17 +155,52 @@ def crossover_between(end_to_end: Law, traditional: Law, low: float, high: float
     return float(math.exp(brentq(gap, math.log(grid[i - 1]), math.log(grid[i]))))
 
 
-def observed_crossover(sizes, end_to_end_means, traditional_means) -> dict | None:
-    """Where the measured mean curves cross: the pair of sizes between which the end-to-end mean
-    goes from above to at or below the traditional one, with log-linear interpolation."""
+def measured_crossings(sizes, end_to_end_means, traditional_means) -> list[dict]:
+    """Every pair of consecutive sizes between which the order of the two measured mean curves
+    changes: {"between": [n_i, n_i+1], "n", "end_to_end": "below" or "above"} (where the end-to-end
+    mean goes). `n` interpolates the difference of the means linearly in log n."""
     sizes = np.asarray(sizes, dtype=float)
     diff = np.asarray(end_to_end_means, dtype=float) - np.asarray(traditional_means, dtype=float)
+    changes = []
     for i in range(len(sizes) - 1):
-        if diff[i] > 0 and diff[i + 1] <= 0:
-            t = diff[i] / (diff[i] - diff[i + 1])
-            n = math.exp(math.log(sizes[i]) + t * (math.log(sizes[i + 1]) - math.log(sizes[i])))
-            return {"between": [float(sizes[i]), float(sizes[i + 1])], "n": float(n)}
-    return None
+        if (diff[i] > 0) == (diff[i + 1] > 0):
+            continue
+        t = diff[i] / (diff[i] - diff[i + 1])
+        n = math.exp(math.log(sizes[i]) + t * (math.log(sizes[i + 1]) - math.log(sizes[i])))
+        changes.append({"between": [float(sizes[i]), float(sizes[i + 1])], "n": float(n),
+                        "end_to_end": "below" if diff[i] > 0 else "above"})
+    return changes
+
+
+def observed_crossover(sizes, end_to_end_means, traditional_means) -> dict | None:
+    """The measured crossover: where the end-to-end mean goes at or below the traditional one for
+    good (its last such change, when it ends at or below); None if it never does."""
+    changes = measured_crossings(sizes, end_to_end_means, traditional_means)
+    if not changes or changes[-1]["end_to_end"] != "below":
+        return None
+    return {"between": changes[-1]["between"], "n": changes[-1]["n"]}
+
+
+def test_floor(test_items: int | None) -> float:
+    """The smallest error told apart from zero on a test set of `test_items` items: half an item of it."""
+    return 0.5 / test_items if test_items else LOG_FLOOR
+
+
+def goodness_of_fit(law, sizes, means, floor: float = LOG_FLOOR) -> dict:
+    """How well `law` follows the mean error at each size, in log space.
+
+    Returns {"r2_log": R² of log(mean) against log(law(n)) (None when the means do not vary),
+    "residuals_log": log(mean / law(n)) per size, "max_factor": the largest ratio between a mean and
+    the law, "n_sizes", "too_few_points": fewer than MIN_SIZES_FOR_A_FIT sizes}. Errors below `floor`
+    count as `floor`: a perfect score has no logarithm.
+    """
+    sizes = np.asarray(sizes, dtype=float)
+    observed = np.log(np.maximum(np.asarray(means, dtype=float), floor))
+    residuals = observed - np.log(np.maximum(law(sizes), floor))
+    spread = float(np.sum((observed - observed.mean()) ** 2))
+    return {"r2_log": None if spread == 0 else float(1 - np.sum(residuals**2) / spread),
+            "residuals_log": [float(r) for r in residuals], "max_factor": float(np.exp(np.max(np.abs(residuals)))),
+            "n_sizes": int(len(sizes)), "too_few_points": bool(len(sizes) < MIN_SIZES_FOR_A_FIT)}
 
 
 def crossover_report(end_to_end: Law, traditional: Law, low: float, high: float,
@@ -167,21 +216,21 @@ def crossover_report(end_to_end: Law, traditional: Law, low: float, high: float,
     if found is not None:
         boot = [crossover_between(e, t, low, high) for e, t in boot_pairs]
         result["crossover"] = {"n": found, "ci95": percentile_ci(boot), "fraction_found": _fraction(boot)}
-        result["explanation"] = f"the end-to-end curve goes below the traditional one at n = {found:.4g}"
+        result["explanation"] = f"the fitted end-to-end law goes below the traditional one at n = {found:.4g}"
         return result
     far = high * extrapolate_factor
     grid = np.geomspace(low, high, 4000)
     if np.all(end_to_end(grid) <= traditional(grid)):
-        result["explanation"] = "no crossover in range: the end-to-end pipeline is as good or better over the whole range"
+        result["explanation"] = "the fitted laws do not cross in the measured range: the end-to-end law is as good or better throughout"
         return result
     beyond = crossover_between(end_to_end, traditional, high, far)
     if beyond is not None:
         boot = [crossover_between(e, t, high, far) for e, t in boot_pairs]
         result["extrapolated"] = {"n": beyond, "ci95": percentile_ci(boot), "fraction_found": _fraction(boot)}
-        result["explanation"] = f"no crossover in range; the fitted laws cross at n = {beyond:.4g} (extrapolated)"
+        result["explanation"] = f"the fitted laws do not cross in the measured range; extrapolated, they cross at n = {beyond:.4g}"
     else:
-        result["explanation"] = (f"no crossover in range, nor up to n = {far:.4g}: the end-to-end curve stays above "
-                                 "the traditional one")
+        result["explanation"] = (f"the fitted laws do not cross in the measured range, nor up to n = {far:.4g}: the "
+                                 "end-to-end law stays above the traditional one")
     return result
 
 
@@ -190,19 +239,50 @@ def _fraction(values) -> float | None:
     return None if not values else sum(v is not None for v in values) / len(values)
 
 
-def extrapolation_check(n, error) -> dict | None:
-    """Refit without the largest size and predict it: {"n", "predicted", "observed", "abs_error"}.
+def extrapolation_check(n, error, n_boot: int = 200, seed: int = 0, test_items: int | None = None,
+                        factor: float = EXTRAPOLATION_FACTOR) -> dict | None:
+    """Refit without the largest size and predict it; say whether the prediction failed.
 
-    None when fewer than four distinct sizes are measured (the refit needs three).
+    Returns {"n", "predicted", "predicted_ci95", "observed", "observed_ci95" (of the runs at that
+    size), "abs_error", "factor" (the ratio of the larger to the smaller of predicted and observed,
+    both at least `floor`), "failed", "why", "law"}. `predicted_ci95` is a prediction interval for
+    what is observed: each of `n_boot` bootstrap refits' value, scattered as one run scatters about
+    the refit at the smaller sizes (in log space, so the scatter scales with the error; one run,
+    since runs at the whole pool share their training items and average out no noise), widened by
+    the binomial standard error of an error measured on `test_items` items: the one test set all
+    sizes share cannot tell the two apart more finely. The check fails when the observed mean is
+    outside that interval, or off by more than `factor` (errors below half a test item, or
+    LOG_FLOOR, counting as that). None when fewer than four distinct sizes are measured (the refit
+    needs three).
     """
+    from .stats import mean_ci
+
     n = np.asarray(n, dtype=float)
     error = np.asarray(error, dtype=float)
     sizes = np.unique(n)
     if len(sizes) < 4:
         return None
     largest = sizes[-1]
-    law = fit_law(n[n < largest], error[n < largest])
+    earlier = n < largest
+    law = fit_law(n[earlier], error[earlier])
     predicted = float(law(largest))
-    observed = float(error[n == largest].mean())
-    return {"n": float(largest), "predicted": predicted, "observed": observed, "abs_error": abs(predicted - observed),
-            "law": law.to_dict()}
+    scatter = np.log(np.maximum(error[earlier], test_floor(test_items))) - np.log(np.maximum(law(n[earlier]), test_floor(test_items)))
+    rng = np.random.default_rng(seed)
+    refits = bootstrap_laws(n[earlier], error[earlier], n_boot, seed)
+    predicted_ci = percentile_ci([float(b(largest)) * math.exp(rng.choice(scatter)) for b in refits])
+    at_largest = mean_ci(error[n == largest], bounds=(0.0, None))
+    observed = at_largest["mean"]
+    floor = test_floor(test_items)
+    if predicted_ci is not None and test_items:
+        rate = min(max(observed, 0.0), 1.0)
+        margin = 1.96 * math.sqrt(rate * (1 - rate) / test_items)
+        predicted_ci = [predicted_ci[0] - margin, predicted_ci[1] + margin]
+    off_by = max(predicted, observed, floor) / max(min(predicted, observed), floor)
+    why = []
+    if predicted_ci is not None and not predicted_ci[0] <= observed <= predicted_ci[1]:
+        why.append(f"the observed {observed:.4g} is outside the predicted interval [{predicted_ci[0]:.4g}, {predicted_ci[1]:.4g}]")
+    if off_by > factor:
+        why.append(f"predicted {predicted:.4g} against {observed:.4g} observed, a factor {off_by:.3g} (over {factor:g})")
+    return {"n": float(largest), "predicted": predicted, "predicted_ci95": predicted_ci, "observed": observed,
+            "observed_ci95": at_largest["ci95"], "abs_error": abs(predicted - observed), "factor": float(off_by),
+            "failed": bool(why), "why": "; ".join(why) or None, "law": law.to_dict()}

@@ -12,6 +12,7 @@ import numpy as np
 
 from ..atomic import atomic_write_json
 from ..errors import DataError, ParameterError, RunFolderError
+from ..params import fold_flat_params
 from ..tasks import get_task
 
 
@@ -36,7 +37,7 @@ def build_pipeline(task: str, kind: str, params: dict, seed: int, run_dir: Path 
     except ValueError as err:  # an unknown pipeline; the registry's message lists the known ones
         raise ParameterError(str(err)) from None
     names = set(inspect.signature(cls.__init__).parameters)
-    params = dict(accepted_params(cls, params))
+    params = dict(accepted_params(cls, fold_flat_params(cls, params)))
     if "seed" in names:
         params.setdefault("seed", seed)
     if run_dir is not None and "checkpoint_dir" in names:

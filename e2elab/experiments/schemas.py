@@ -1,7 +1,10 @@
 """JSON schemas of `results.json` (compare) and `curve.json` (curve), and a validator.
 
 The schemas are the contract of DESIGN.md: the keys listed there are required; further keys
-(paired tests, accuracy beside error, bootstrap intervals) are allowed. The task and metric must
+(paired tests, bootstrap intervals) are allowed. The measures a task reports beside its error
+(accuracy; AP@0.5 and COCO's AP; BLEU and chrF), whatever their names, are checked too: in
+results.json each is a summary like the error's, or a text (sacreBLEU's signature), and in
+curve.json each point's measures are numbers. The task and metric must
 be those of a registered task, so :func:`results_schema` and :func:`curve_schema` build the
 schemas from the task registry as it stands when they are called. `validate` uses the
 `jsonschema` package when it is installed and otherwise a small validator that understands the
@@ -31,10 +34,14 @@ def _task_and_metric() -> tuple[dict, dict]:
             {"type": "string", "enum": sorted({t.metric for t in registered})})
 
 
+# The names of the task's measures beside its error, as listed at the top of a result file.
+MEASURES = {"type": "array", "items": {"type": "string"}}
+
 POINT = {
     "type": "object",
     "required": ["n", "mean", "ci95", "runs"],
     "properties": {"n": NUMBER, "mean": NUMBER, "ci95": INTERVAL_OR_NULL, "runs": {"type": "array", "items": NUMBER}},
+    "additionalProperties": NUMBER,  # n_items, train_seconds and the task's measures, averaged over the seeds
 }
 
 LAW = {
@@ -47,6 +54,41 @@ CROSSING = {
     "type": "object",
     "required": ["n", "ci95"],
     "properties": {"n": NUMBER, "ci95": INTERVAL_OR_NULL},
+}
+
+# A crossover measured between two sizes, where the order of the mean curves changes.
+MEASURED_CROSSING = {
+    "type": "object",
+    "required": ["between", "n"],
+    "properties": {"between": INTERVAL, "n": NUMBER, "end_to_end": {"type": "string", "enum": ["below", "above"]}},
+}
+
+# How well a law follows the mean errors, in log space (e2elab.experiments.laws.goodness_of_fit).
+FIT = {
+    "type": "object",
+    "required": ["r2_log", "residuals_log", "n_sizes", "too_few_points"],
+    "properties": {"r2_log": NUMBER_OR_NULL, "residuals_log": {"type": "array", "items": NUMBER},
+                   "max_factor": NUMBER, "n_sizes": {"type": "integer", "minimum": 1},
+                   "too_few_points": {"type": "boolean"}},
+}
+
+EXTRAPOLATION_CHECK = {
+    "type": "object",
+    "required": ["n", "predicted", "observed"],
+    "properties": {"n": NUMBER, "predicted": NUMBER, "observed": NUMBER, "predicted_ci95": INTERVAL_OR_NULL,
+                   "observed_ci95": INTERVAL_OR_NULL, "factor": NUMBER, "failed": {"type": "boolean"},
+                   "why": {"type": ["string", "null"]}},
+}
+
+# What a remedy (an entry with parameters of its own) saves against the plain pipeline of its kind.
+REMEDY = {
+    "type": "object",
+    "required": ["baseline", "n_needed", "saving_factor"],
+    "properties": {"baseline": {"type": ["string", "null"]}, "n_needed": NUMBER_OR_NULL,
+                   "n_needed_measured": NUMBER_OR_NULL, "saving_factor": NUMBER_OR_NULL,
+                   "saving_factor_ci95": INTERVAL_OR_NULL, "saving_factor_measured": NUMBER_OR_NULL,
+                   "pretraining_seconds": NUMBER_OR_NULL, "fine_tuning_seconds": NUMBER,
+                   "baseline_train_seconds": NUMBER_OR_NULL},
 }
 
 
@@ -68,6 +110,7 @@ def results_schema() -> dict:
             },
             "metric": metric,
             "lower_is_better": {"type": "boolean"},
+            "measures": MEASURES,
             "pipelines": {
                 "type": "object",
                 "additionalProperties": {
@@ -75,12 +118,16 @@ def results_schema() -> dict:
                     "required": ["metric", "train_seconds", "predict_seconds_per_item", "n_parameters", "model_bytes"],
                     "properties": {
                         "metric": SUMMARY,
-                        "accuracy": SUMMARY,
                         "train_seconds": NUMBER,
                         "predict_seconds_per_item": NUMBER,
                         "n_parameters": {"type": ["integer", "null"], "minimum": 0},
                         "model_bytes": {"type": ["integer", "null"], "minimum": 0},
+                        "n_train": NUMBER,
+                        "n_test": NUMBER,
+                        "run_ids": {"type": "array", "items": {"type": "string"}},
                     },
+                    # the task's measures (accuracy, ap50, bleu...) and the texts saying how they were computed
+                    "additionalProperties": {"anyOf": [SUMMARY, {"type": "string"}]},
                 },
             },
             "paired_tests": {"type": "array", "items": {"type": "object", "required": ["a", "b", "n_pairs"]}},
@@ -100,34 +147,50 @@ def curve_schema() -> dict:
             "task": task,
             "data": {"type": "string"},
             "metric": metric,
+            "measures": MEASURES,
             "pipelines": {
                 "type": "object",
                 "additionalProperties": {
                     "type": "object",
                     "required": ["points", "law", "extrapolation_check"],
                     "properties": {
+                        # the pipeline entry: its kind and its own parameters (its label is the key)
+                        "kind": {"type": "string"},
+                        "params": {"type": "object"},
                         "points": {"type": "array", "items": POINT, "minItems": 1},
                         "law": {"anyOf": [LAW, {"type": "null"}]},
-                        "extrapolation_check": {
-                            "anyOf": [
-                                {"type": "object", "required": ["n", "predicted", "observed"],
-                                 "properties": {"n": NUMBER, "predicted": NUMBER, "observed": NUMBER}},
-                                {"type": "null"},
-                            ]
-                        },
+                        "fit": {"anyOf": [FIT, {"type": "null"}]},
+                        "extrapolation_check": {"anyOf": [EXTRAPOLATION_CHECK, {"type": "null"}]},
+                        "pretraining": {"anyOf": [{"type": "object", "required": ["seconds"],
+                                                   "properties": {"seconds": NUMBER}}, {"type": "null"}]},
                     },
                 },
             },
             "crossover": {"anyOf": [CROSSING, {"type": "null"}]},
+            "crossover_observed": {"anyOf": [MEASURED_CROSSING, {"type": "null"}]},
             "crossover_explanation": {"type": "string"},
+            "crossovers": {
+                "type": "object",
+                "additionalProperties": {
+                    "type": "object",
+                    "required": ["crossover", "observed", "measured_crossings", "explanation"],
+                    "properties": {"crossover": {"anyOf": [CROSSING, {"type": "null"}]},
+                                   "observed": {"anyOf": [MEASURED_CROSSING, {"type": "null"}]},
+                                   "measured_crossings": {"type": "array", "items": MEASURED_CROSSING},
+                                   "explanation": {"type": "string"}},
+                },
+            },
             "target": {
                 "anyOf": [
                     {"type": "object", "required": ["error", "n_needed"],
-                     "properties": {"error": NUMBER,
-                                    "n_needed": {"type": "object", "additionalProperties": NUMBER_OR_NULL}}},
+                     "properties": {"error": NUMBER, "chosen": {"type": ["string", "null"]},
+                                    "n_needed": {"type": "object", "additionalProperties": NUMBER_OR_NULL},
+                                    "n_needed_measured": {"type": "object", "additionalProperties": NUMBER_OR_NULL}}},
                     {"type": "null"},
                 ]
             },
+            "remedies": {"type": "object", "additionalProperties": REMEDY},
+            "warnings": {"type": "array", "items": {"type": "string"}},
         },
     }
 

@@ -167,7 +167,7 @@ def explain_speech_traditional(estimator, items, names, methods=None, out_dir=No
                              f"choose from {TRADITIONAL_SPEECH_METHODS}")
     if target is not None:
         raise ValueError("the traditional speech explanation explains the decoded transcript; --target is not supported")
-    rate = int(estimator.sample_rate)
+    rate = estimator.working_sample_rate()
     limit = max_seconds if max_seconds is not None else estimator.max_seconds
     waves = [read_clip(item, rate, limit, name) for item, name in zip(items, names)]  # every clip checked first
     explainer = HmmExplainer(estimator)
@@ -185,7 +185,7 @@ def _explain_clip(explainer: HmmExplainer, wave: np.ndarray, name: str, methods:
     from .torch_images import _safe
 
     estimator = explainer.estimator
-    rate = int(estimator.sample_rate)
+    rate = estimator.working_sample_rate()
     feats = estimator.utterance_features(wave)  # (T, D)
     hop = _hop_seconds(estimator)
     # Every word segment is aligned against every vocabulary word: the work the clip limit bounds.
@@ -274,6 +274,6 @@ def _hop_seconds(estimator) -> float:
     """Seconds between MFCC frames, from the recogniser's feature settings."""
     from ..speech.features import MfccConfig
 
-    config = MfccConfig(sample_rate=int(estimator.sample_rate), n_mfcc=int(estimator.n_mfcc),
+    config = MfccConfig(sample_rate=estimator.working_sample_rate(), n_mfcc=int(estimator.n_mfcc),
                         n_mels=int(estimator.n_mels), c0=estimator.c0)
-    return config.hop_length / float(estimator.sample_rate)
+    return config.hop_length / float(estimator.working_sample_rate())

@@ -9,8 +9,8 @@ Training uses the shared loop (AdamW or SGD with Nesterov momentum, one-cycle sc
 smoothing, gradient clipping) on a stratified validation split taken from the training data,
 which also fits the temperature that calibrates `predict_proba`. The last epoch's weights are kept
 (the one-cycle schedule ends at a tiny learning rate, and a validation loss without label
-smoothing prefers the less confident early epochs); with `patience` set, training stops early and
-keeps the best epoch instead.
+smoothing prefers the less confident early epochs); with a `patience` (``validation=Validation(0.1,
+patience=5)``), training stops early and keeps the best epoch instead.
 All training images are decoded once into uint8 tensors: the source copies (N, C, S_src, S_src)
 that crops are cut from, and (N, C, S, S) at the input size for statistics and validation.
 """
@@ -27,13 +27,17 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 
 from ..base import ModelState, PipelineMixin, Stage
 from ..data.image import MAX_PIXELS, as_image
-from ..errors import DataError, ParameterError
+from ..errors import DataError
 from ..nn import OPTIMIZERS
-from ..params import DEVICE, Choice, Int, Real
+from ..nn.tensor_batches import TensorBatches, whole_batch
+from ..nn.fine_tuning import FineTuning
+from ..nn.validation import Validation
+from ..params import DEVICE, Choice, Int, Real, flat_params, params_from_saved
 from ..registry import register_pipeline
 from .calibration import calibration_report, fit_temperature
-from .model import ResidualCNN
+from .backbones import BACKBONES, Backbone, build_network, input_size_for, load_pretrained, median_short_side
 from .presets import PRESETS
+from .semi_supervised import SEMI_SUPERVISED, fit_with_unlabeled, labelled_mask
 from .transforms import PRESETS as AUGMENTATION_PRESETS
 from .transforms import (RESIZE_MODES, Augment, ImageAugmentation, channel_stats, decode_squares, fit_square,
                          is_colour, mix_batch, normalise, to_chw, tta_views)
@@ -54,26 +58,28 @@ class EndToEndImageClassifier(PipelineMixin, ClassifierMixin, BaseEstimator):
     preset : {"default", "cpu"}, default="default"
         "cpu": pool after the first convolution and train with SGD, about three times faster on
         CPUs without bfloat16 instructions (:mod:`e2elab.image.presets`).
-    width, depth : int, default=32, None
-        Channels of the first stage (doubled at every stage), and stages, each halving the
-        resolution (None: one per halving down to 2 px, at most 4).
-    dropout : float, default=0.0
-        Dropout before the classifier.
+    backbone : {"resnet", "mobilenet_v2"} or Backbone, default="resnet"
+        The CNN from scratch, or ImageNet MobileNetV2 fine-tuned; a
+        :class:`~e2elab.image.backbones.Backbone` also sets the CNN's width and depth, the dropout
+        before the classifier, and MobileNetV2's weights file.
+    semi_supervised : {"self_training"} or None, default=None
+        What unlabeled training images (label -1 or None) are for (:mod:`e2elab.image.semi_supervised`).
     input_size : int or None, default=None
         Side of the square the network sees; None: the training images' median short side,
         clipped to [16, 64] px and rounded to a multiple of 8 (USPS stays at 16 px).
     resize : {"pad", "crop"}, default="pad"
         "pad" keeps the whole image (borders filled with its edge); "crop" fills the square.
-    epochs, batch_size : int, default=20, 64
-        Passes over the training images, and images per batch.
+    epochs, min_updates, batch_size : int or None, int or None, int, default=None, None, 64
+        Passes over the training images (None: 20), raised to make at least `min_updates` optimiser
+        updates (None: 600 when `epochs` is None, else no floor; :mod:`e2elab.nn.schedule`); images per batch.
     optimizer, lr : {"adamw", "sgd"} or None, float or None, default=None
         "sgd": Nesterov momentum with L2 decay (None: the preset's optimizer); `lr` is the peak of
         the one-cycle schedule (None: the optimizer's own, e2elab.nn.DEFAULT_LR).
     weight_decay : float, default=5e-4
         Weight decay (AdamW) or L2 penalty (SGD).
-    validation_fraction, patience : float, int or None, default=0.1, None
-        Stratified share of the training images held out for calibration and early stopping,
-        which `patience` epochs without a better validation loss trigger (keeping the best epoch).
+    validation : float or Validation, default=0.1
+        Stratified share of the training images held out for calibration, or a
+        :class:`~e2elab.nn.validation.Validation` that also stops training early.
     augment : {"auto", "photo", "glyph", "none"} or ImageAugmentation, default="auto"
         Changes of the training images: a preset of :class:`~e2elab.image.transforms.ImageAugmentation`
         or one of your own; "auto": "photo" for colour images, "glyph" (no flips) for grayscale.
@@ -83,10 +89,12 @@ class EndToEndImageClassifier(PipelineMixin, ClassifierMixin, BaseEstimator):
         "auto" (CUDA when present, else CPU), "cpu", "cuda", "cuda:N" or "mps".
     amp : bool, default=True
         Mixed precision in training, on CUDA and on CPUs with bfloat16 instructions (twice as fast).
-    checkpoint_dir : str or None, default=None
-        Folder for per-epoch checkpoints; a rerun of the same run resumes from it.
-    progress : bool or None, default=None
-        Progress bars; None: in a terminal or a notebook.
+    checkpoint_dir, progress : str or None, bool or None, default=None, None
+        Folder for per-epoch checkpoints (a rerun of the same run resumes from it); progress bars
+        (None: in a terminal or a notebook).
+    init_from : str, path, FineTuning or None, default=None
+        A saved end-to-end image model to fine-tune (same preset, backbone and width), or a
+        :class:`~e2elab.nn.fine_tuning.FineTuning` that also freezes or slows all but its output layer.
     on_error : {"raise", "skip"}, default="raise"
         An unreadable image or a single-image class raises a DataError, or is skipped and counted.
     max_pixels : int, default=e2elab.data.image.MAX_PIXELS
@@ -96,23 +104,24 @@ class EndToEndImageClassifier(PipelineMixin, ClassifierMixin, BaseEstimator):
     """
 
     _parameter_constraints = {
-        "preset": [Choice(*PRESETS)], "width": [Int(1)], "depth": [Int(1), None], "dropout": [Real(0, 1, closed="left")],
-        "input_size": [Int(8), None], "resize": [Choice(*RESIZE_MODES)], "epochs": [Int(1)], "batch_size": [Int(1)],
+        "preset": [Choice(*PRESETS)], "backbone": [Choice(*BACKBONES), Backbone],
+        "semi_supervised": [Choice(*SEMI_SUPERVISED), None], 
+        "input_size": [Int(8), None], "resize": [Choice(*RESIZE_MODES)], "epochs": [Int(1), None], "batch_size": [Int(1)],
         "optimizer": [Choice(*OPTIMIZERS), None], "lr": [Real(0, closed="neither"), None], "weight_decay": [Real(0)],
-        "validation_fraction": [Real(0, 1, closed="left")], "patience": [Int(1), None],
+        "validation": [Real(0, 1, closed="left"), Validation],
         "augment": [Choice("auto", *AUGMENTATION_PRESETS), ImageAugmentation], "tta": ["boolean"], "device": [DEVICE],
         "amp": ["boolean"], "checkpoint_dir": [str, os.PathLike, None], "progress": ["boolean", None],
-        "on_error": [Choice("raise", "skip")], "max_pixels": [Int(1)], "seed": [Int(0)],
+        "on_error": [Choice("raise", "skip")], "max_pixels": [Int(1)], "seed": [Int(0)], "min_updates": [Int(0), None],
+        "init_from": [str, os.PathLike, FineTuning, None],
     }
 
-    def __init__(self, preset="default", width=32, depth=None, dropout=0.0, input_size=None, resize="pad", epochs=20,
-                 batch_size=64, optimizer=None, lr=None, weight_decay=5e-4, validation_fraction=0.1, patience=None,
-                 augment="auto", tta=False, device="auto", amp=True, checkpoint_dir=None, progress=None,
-                 on_error="raise", max_pixels=MAX_PIXELS, seed=0):
+    def __init__(self, preset="default", backbone="resnet", semi_supervised=None, input_size=None, resize="pad", epochs=None, batch_size=64, optimizer=None, lr=None,
+                 weight_decay=5e-4, validation=0.1, augment="auto", tta=False, device="auto",
+                 amp=True, checkpoint_dir=None, progress=None, on_error="raise", max_pixels=MAX_PIXELS, seed=0,
+                 min_updates=None, init_from=None):
         self.preset = preset
-        self.width = width
-        self.depth = depth
-        self.dropout = dropout
+        self.backbone = backbone
+        self.semi_supervised = semi_supervised
         self.input_size = input_size
         self.resize = resize
         self.epochs = epochs
@@ -120,8 +129,7 @@ class EndToEndImageClassifier(PipelineMixin, ClassifierMixin, BaseEstimator):
         self.optimizer = optimizer
         self.lr = lr
         self.weight_decay = weight_decay
-        self.validation_fraction = validation_fraction
-        self.patience = patience
+        self.validation = validation
         self.augment = augment
         self.tta = tta
         self.device = device
@@ -131,19 +139,29 @@ class EndToEndImageClassifier(PipelineMixin, ClassifierMixin, BaseEstimator):
         self.on_error = on_error
         self.max_pixels = max_pixels
         self.seed = seed
+        self.min_updates = min_updates
+        self.init_from = init_from
 
     # ---- training ------------------------------------------------------------------------------
 
     def fit(self, X, y):
         from ..data.splits import stratified_holdout
         from ..nn import TrainConfig, seed_everything, train
+        from ..nn.init_from import fine_tuning_config, fine_tuning_source, start_from
+        from ..nn.schedule import MIN_IMAGES_PER_CLASS, warn_if_small
 
         self._validate_params()
-        X, y = list(X), np.asarray(y).astype(str)
+        init_model = fine_tuning_source(self, ("preset", "backbone", "width"))
+        X, y = list(X), np.asarray(y, dtype=object)
         if len(X) != len(y):
             raise DataError(None, f"{len(X)} images but {len(y)} labels")
-        median_side = self._median_side(X)
-        self.input_size_ = int(self.input_size) if self.input_size else int(min(64, max(16, 8 * round(median_side / 8))))
+        labelled, y = labelled_mask(y), y.astype(str)
+        backbone, validation = Backbone.of(self.backbone), Validation.of(self.validation)
+        recipe = backbone.recipe
+        if not labelled.all():  # unlabeled images (label -1 or None): `semi_supervised` says what for
+            return fit_with_unlabeled(self, X, y, labelled)
+        median_side = median_short_side(X, self.on_error, self.max_pixels)
+        self.input_size_ = init_model.input_size_ if init_model else input_size_for(backbone.name, self.input_size, median_side)
         # Training crops are cut from a larger copy when the images have the pixels for it.
         source_size = int(min(self.input_size_ * SOURCE_SCALE, max(self.input_size_, median_side)))
         squares, kept, skipped = decode_squares(X, source_size, self.resize, self.on_error, self._show_progress(),
@@ -152,38 +170,44 @@ class EndToEndImageClassifier(PipelineMixin, ClassifierMixin, BaseEstimator):
         keep, skipped = self._drop_small_classes(y, skipped, "image")
         squares, y = [squares[i] for i in keep], y[keep]
         self._record_skipped(skipped, "training image")
-        self.channels_ = 3 if any(is_colour(sq) for sq in squares) else 1
+        if init_model is None and not recipe.pretrained and len(y):
+            warn_if_small(int(np.unique(y, return_counts=True)[1].min()), MIN_IMAGES_PER_CLASS, "images in the smallest class")
+        self.channels_ = init_model.channels_ if init_model else recipe.channels or (3 if any(is_colour(sq) for sq in squares) else 1)
         sources = to_chw(squares, self.channels_)  # (N, C, S_source, S_source) uint8
         images = sources if source_size == self.input_size_ else to_chw(
             [fit_square(sq, self.input_size_, self.resize) for sq in squares], self.channels_)  # (N, C, S, S) uint8
         self.classes_ = np.array(sorted(set(y.tolist())))
         targets = torch.as_tensor(np.searchsorted(self.classes_, y), dtype=torch.long)
-        self.mean_, self.std_ = channel_stats(images)
+        self.mean_, self.std_ = (list(recipe.mean), list(recipe.std)) if recipe.mean else channel_stats(images)
         self.policy_ = ImageAugmentation.of(self.augment, self.channels_)
         halvings = int(math.log2(self.input_size_)) - 1 - int(PRESETS[self.preset].stem_pool)
-        self.depth_ = int(self.depth) if self.depth else max(1, min(4, halvings))
+        self.depth_ = int(backbone.depth) if backbone.depth else max(1, min(4, halvings))
+        if init_model is not None:  # the started network sees its inputs as in its first training
+            self.mean_, self.std_, self.depth_ = init_model.mean_, init_model.std_, init_model.depth_
 
         fit_idx, val_idx = (np.arange(len(y)), np.zeros(0, dtype=int))
-        if self.validation_fraction and len(y) >= 2 * len(self.classes_):
-            fit_idx, val_idx = stratified_holdout(y, self.validation_fraction, self.seed)
+        if validation.fraction and len(y) >= 2 * len(self.classes_):
+            fit_idx, val_idx = stratified_holdout(y, validation.fraction, self.seed)
         seed_everything(self.seed)
         self.network_ = self._build_network().to(memory_format=torch.channels_last)
-        if self.input_size_ < self.network_.min_input:
-            raise ParameterError(f"input_size {self.input_size_} is too small for depth {self.depth_} with preset "
-                                 f"{self.preset!r} "
-                                 f"(needs at least {self.network_.min_input} px)")
+        load_pretrained(self.network_, backbone)
+        if init_model is not None:
+            start_from(self.network_, init_model.network_, self.classes_, init_model.classes_,
+                       FineTuning.of(self.init_from).source)
         augment = self.policy_.transform(out_size=self.input_size_)
-        config = TrainConfig(epochs=self.epochs, batch_size=self.batch_size,
-                             optimizer=self.optimizer or PRESETS[self.preset].optimizer,
-                             lr=None if self.lr is None else float(self.lr),
-                             weight_decay=self.weight_decay, patience=self.patience, monitor="val_loss",
-                             keep="best" if self.patience else "last",
+        optimizer = self.optimizer or PRESETS[self.preset].optimizer
+        epochs, min_updates = recipe.training_length(self.epochs, self.min_updates)
+        config = TrainConfig(epochs=epochs, min_updates=min_updates, batch_size=self.batch_size, optimizer=optimizer,
+                             lr=recipe.lr_for(optimizer) if self.lr is None else float(self.lr),
+                             weight_decay=self.weight_decay, patience=validation.patience, monitor="val_loss",
+                             keep="best" if validation.patience else "last",
                              device=self.device, amp=bool(self.amp), cpu_amp=True,
-                             seed=self.seed, checkpoint_dir=self.checkpoint_dir, progress=self._show_progress())
-        train_set = _TensorImages(sources[fit_idx], targets[fit_idx])
-        val_set = _TensorImages(images[val_idx], targets[val_idx]) if len(val_idx) else None
+                             seed=self.seed, checkpoint_dir=self.checkpoint_dir, progress=self._show_progress(),
+                             **fine_tuning_config(self))
+        train_set = TensorBatches(sources[fit_idx], targets[fit_idx])
+        val_set = TensorBatches(images[val_idx], targets[val_idx]) if len(val_idx) else None
         result = train(self.network_, train_set, self._training_step(augment), config, val_data=val_set,
-                       validate=self._validate, collate_fn=_identity,
+                       validate=self._validate, collate_fn=whole_batch,
                        resume_key=self._run_key(sources, targets) if self.checkpoint_dir else None)
         self.history_, self.best_epoch_ = result.history, result.best_epoch
         self.network_.cpu().eval()
@@ -230,7 +254,7 @@ class EndToEndImageClassifier(PipelineMixin, ClassifierMixin, BaseEstimator):
         self.temperature_, self.calibration_ = 1.0, None
         if val_set is None:
             return
-        loader = torch.utils.data.DataLoader(val_set, batch_size=256, collate_fn=_identity)
+        loader = torch.utils.data.DataLoader(val_set, batch_size=256, collate_fn=whole_batch)
         with torch.no_grad():
             logits, labels = self._logits_of(self.network_, loader, torch.device("cpu"), tta=bool(self.tta))
         self.temperature_ = fit_temperature(logits, labels)
@@ -298,8 +322,8 @@ class EndToEndImageClassifier(PipelineMixin, ClassifierMixin, BaseEstimator):
         features = self.network_.n_features if hasattr(self, "network_") else "F"
         return [Stage("pixels", "input", "pixels, (H, W) or (H, W, 3)"),
                 Stage("resized", "fixed", f"{self.resize} to a square, normalised with training statistics, (C, {size}, {size})"),
-                Stage("feature_maps", "learned", f"residual CNN feature maps of layers {layers}, (C_l, H_l, W_l) each"),
-                Stage("pooled", "learned", f"globally max-pooled features, ({features},)"),
+                Stage("feature_maps", "learned", f"{Backbone.of(self.backbone).name} feature maps of layers {layers}, (C_l, H_l, W_l) each"),
+                Stage("pooled", "learned", f"globally pooled features, ({features},)"),
                 Stage("scores", "learned", "class scores (logits / temperature), (K,)"),
                 Stage("output", "output", "class label with calibrated probabilities")]
 
@@ -336,7 +360,8 @@ class EndToEndImageClassifier(PipelineMixin, ClassifierMixin, BaseEstimator):
 
     @classmethod
     def _from_state(cls, params, state: ModelState):
-        augment = params["augment"]  # e2elab.json holds a policy object as a plain dict of its fields
+        params = params_from_saved(cls, params)  # settings objects are stored as plain dicts of their fields
+        augment = params["augment"]
         model = cls(**{**params, "augment": ImageAugmentation.from_dict(augment) if isinstance(augment, dict) else augment})
         meta = state.meta
         model.classes_ = np.array(meta["classes"])
@@ -361,40 +386,10 @@ class EndToEndImageClassifier(PipelineMixin, ClassifierMixin, BaseEstimator):
         from ..nn.fingerprint import run_fingerprint
 
         return run_fingerprint([images.numpy(), targets.numpy()], {"classes": self.classes_.tolist()},
-                               self.get_params(deep=False), NOT_TRAINING)
+                               flat_params(self), NOT_TRAINING)
 
-    def _build_network(self) -> ResidualCNN:
-        return ResidualCNN(self.channels_, len(self.classes_), width=self.width, depth=self.depth_,
-                           dropout=self.dropout, stem_pool=PRESETS[self.preset].stem_pool)
+    def _build_network(self) -> torch.nn.Module:
+        backbone = Backbone.of(self.backbone)
+        return build_network(backbone.name, self.channels_, len(self.classes_), self.input_size_, width=backbone.width,
+                             depth=self.depth_, dropout=backbone.dropout, preset=self.preset)
 
-    def _median_side(self, X) -> float:
-        """The median short side of (up to 50 of) the training images."""
-        sides, step = [], max(1, len(X) // 50)
-        for i in range(0, min(len(X), 50 * step), step):
-            try:
-                sides.append(min(as_image(X[i], max_pixels=self.max_pixels).shape[:2]))
-            except DataError as err:
-                if self.on_error != "skip":
-                    raise err if err.source else type(err)(f"item {i}", err.reason) from None
-        return float(np.median(sides)) if sides else 32.0
-
-
-class _TensorImages(torch.utils.data.Dataset):
-    """uint8 images (N, C, S, S) and labels (N,) served a whole batch at a time (no per-item collate)."""
-
-    def __init__(self, images: torch.Tensor, labels: torch.Tensor):
-        self.images, self.labels = images, labels
-
-    def __len__(self) -> int:
-        return len(self.labels)
-
-    def __getitem__(self, index):
-        return self.images[index], self.labels[index]
-
-    def __getitems__(self, indices):
-        index = torch.as_tensor(indices, dtype=torch.long)
-        return self.images[index], self.labels[index]
-
-
-def _identity(batch):
-    return batch

@@ -15,7 +15,6 @@ name, size and modification time (no need to read it); an array by a hash of its
 
 from __future__ import annotations
 
-import hashlib
 import os
 import threading
 from collections import OrderedDict
@@ -26,6 +25,7 @@ from sklearn.base import BaseEstimator, TransformerMixin
 
 from ..data.image import MAX_PIXELS, as_image
 from ..errors import ImageError
+from ..nn.item_cache import item_key
 from .descriptors import ExtractionParams, extract
 
 CACHE_BYTES = int(os.environ.get("E2ELAB_DESCRIPTOR_CACHE_MB", "1024")) * 2**20
@@ -82,19 +82,6 @@ def _nbytes(features: dict) -> int:
     total = features["points"].nbytes + features["positions"].nbytes
     total += sum(v.nbytes for v in features["local"].values()) + sum(v.nbytes for v in features["global"].values())
     return total + 256
-
-
-def item_key(item):
-    """A cheap, stable identity for a raw item: path + size + mtime, or a hash of an array's bytes."""
-    if isinstance(item, (str, Path)):
-        path = Path(item)
-        try:
-            stat = path.stat()
-            return ("path", str(path.resolve()), stat.st_size, stat.st_mtime_ns)
-        except OSError:
-            return ("path", str(path), -1, -1)
-    array = np.ascontiguousarray(item)
-    return ("array", array.shape, str(array.dtype), hashlib.sha1(array.tobytes()).hexdigest())
 
 
 def describe_item(item, params: ExtractionParams, on_error: str = "raise", max_pixels: int = MAX_PIXELS):

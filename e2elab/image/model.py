@@ -102,11 +102,7 @@ class ResidualCNN(nn.Module):
 
         `layers` picks a subset of those names; None returns all of them.
         """
-        names = self.layer_names()
-        wanted = set(names if layers is None else layers)
-        unknown = wanted - set(names)
-        if unknown:
-            raise ValueError(f"unknown layer(s) {sorted(unknown)}; the layers are {names}")
+        wanted = wanted_layers(self.layer_names(), layers)
         maps = {}
         x = self.stem(x)
         if "stem" in wanted:
@@ -119,3 +115,12 @@ class ResidualCNN(nn.Module):
 
     def layer_names(self) -> list[str]:
         return ["stem"] + [f"stage{i}" for i in range(1, len(self.stages) + 1)]
+
+
+def wanted_layers(names: list[str], layers: list[str] | None) -> set[str]:
+    """The layers of `names` asked for by `layers` (None: all); ValueError naming any unknown one."""
+    wanted = set(names if layers is None else layers)
+    unknown = wanted - set(names)
+    if unknown:
+        raise ValueError(f"unknown layer(s) {sorted(unknown)}; the layers are {names}")
+    return wanted

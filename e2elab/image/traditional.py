@@ -37,6 +37,7 @@ from .encoding import ENCODINGS, FeatureEncoder
 from .extraction import DescriptorExtractor, describe_all
 from .keypoints import DETECTORS
 from .selection import FeatureSelector
+from .semi_supervised import labelled_mask, labelled_only
 
 log = logging.getLogger(__name__)
 
@@ -116,9 +117,10 @@ class TraditionalImageClassifier(PipelineMixin, ClassifierMixin, BaseEstimator):
 
     def fit(self, X, y):
         self._validate_params()
-        X, y = list(X), np.asarray(y)
+        X, y = list(X), np.asarray(y, dtype=object)
         if len(X) != len(y):
             raise DataError(None, f"{len(X)} images but {len(y)} labels")
+        X, y = labelled_only(X, y, labelled_mask(y), "the traditional pipeline learns from labelled images only")
         keep, skipped = self._drop_small_classes(y, [], "image")
         X, y = [X[i] for i in keep], y[keep]
         self._resolve(X)

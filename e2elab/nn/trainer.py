@@ -11,8 +11,9 @@ Reproducibility: every epoch re-seeds the shuffling generator and torch's global
 (seed, epoch), so a resumed run draws the same batches and the same augmentation as an
 uninterrupted one.
 
-Multi-GPU: nothing here assumes a single process beyond writing files; a caller running under
-torchrun can pass a DDP-wrapped module and a per-rank `batch_sampler`.
+Several processes: under torchrun, or any initialised process group, the network trains as
+DistributedDataParallel replicas, each rank on its share of every global batch; rank 0 alone
+writes checkpoints and metrics (see :mod:`e2elab.nn.distributed`).
 """
 
 from __future__ import annotations
@@ -30,8 +31,11 @@ from torch.utils.data import DataLoader, Dataset
 
 from ..errors import RunFolderError
 from ..base import progress_wanted
+from . import distributed
 from .checkpoint import load_checkpoint, save_checkpoint, write_metrics
 from .device import amp_dtype, resolve_device, seed_everything, worker_init_fn
+from .schedule import DEFAULT_LR, OPTIMIZERS, lr_factor, make_optimizer, one_cycle_lr, planned_epochs
+from .streaming import explain_dead_workers
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +48,7 @@ class TrainConfig:
     """Settings of one training run; the defaults suit a small network on a CPU."""
 
     epochs: int = 30
+    min_updates: int = 0  # raise `epochs` until the run makes at least this many optimiser updates (schedule.py)
     batch_size: int = 64
     lr: float | None = None  # peak learning rate of the one-cycle schedule; None: DEFAULT_LR[optimizer]
     weight_decay: float = 5e-4  # applied to weight matrices and kernels only (AdamW: decoupled; SGD: L2)
@@ -66,10 +71,15 @@ class TrainConfig:
     drop_last: bool = True  # drop a ragged last batch (batch norm dislikes a batch of one)
     deterministic: bool = False  # ask torch for deterministic kernels (slower on CUDA)
     eval_batch_size: int | None = None  # validation batch size; None: 2 x batch_size
+    head: str | None = None  # the output layer's module name; the rest is the lower part of a fine-tuned network
+    freeze_epochs: int = 0  # epochs in which the lower part stays still (needs `head`)
+    lower_lr: float = 1.0  # learning-rate factor of the lower part after that (needs `head`)
 
     def __post_init__(self):
         if self.epochs < 1:
             raise ValueError(f"epochs must be at least 1, not {self.epochs}")
+        if self.min_updates < 0 or self.freeze_epochs < 0 or self.lower_lr < 0:
+            raise ValueError("min_updates, freeze_epochs and lower_lr must not be negative")
         if self.batch_size < 1:
             raise ValueError(f"batch_size must be at least 1, not {self.batch_size}")
         if self.keep not in ("best", "last"):
@@ -94,47 +104,7 @@ class TrainResult:
     stopped_early: bool = False
 
 
-def one_cycle_lr(progress: float, peak: float, warmup: float = 0.25, div_factor: float = 25.0,
-                 final_div_factor: float = 1e4) -> float:
-    """Learning rate at `progress` in [0, 1] of the run: cosine rise to `peak`, cosine fall.
-
-    The same shape as torch's OneCycleLR, written as a pure function of progress so that a
-    resumed run (or one whose batch count varies by epoch) needs no scheduler state.
-    """
-    progress = min(max(progress, 0.0), 1.0)
-    start, end = peak / div_factor, peak / div_factor / final_div_factor
-    if warmup > 0 and progress < warmup:
-        t = progress / warmup
-        return start + (peak - start) * (1 - math.cos(math.pi * t)) / 2
-    t = (progress - warmup) / (1 - warmup)
-    return end + (peak - end) * (1 + math.cos(math.pi * t)) / 2
-
-
-# Peak learning rates of the one-cycle schedule that suit each optimizer at a batch of 64.
-DEFAULT_LR = {"adamw": 3e-3, "sgd": 0.2}
-OPTIMIZERS = tuple(DEFAULT_LR)
-
-
-def make_optimizer(module: torch.nn.Module, lr: float, weight_decay: float, kind: str = "adamw") -> torch.optim.Optimizer:
-    """AdamW, or SGD with Nesterov momentum 0.9, with weight decay on kernels and weight matrices and
-    none on biases and norm scales.
-
-    AdamW adapts quickly to any network (the default); SGD with L2 decay is the classic recipe of
-    residual CNNs (README compares the two on images).
-    """
-    decay, no_decay = [], []
-    for parameter in module.parameters():
-        if parameter.requires_grad:
-            (decay if parameter.ndim > 1 else no_decay).append(parameter)
-    groups = [g for g in ({"params": decay, "weight_decay": weight_decay}, {"params": no_decay, "weight_decay": 0.0})
-              if g["params"]]
-    if kind == "sgd":
-        return torch.optim.SGD(groups, lr=lr, momentum=0.9, nesterov=True)
-    if kind != "adamw":
-        raise ValueError(f"optimizer must be one of {OPTIMIZERS}, not {kind!r}")
-    return torch.optim.AdamW(groups, lr=lr)
-
-
+@explain_dead_workers
 def train(module: torch.nn.Module,
           train_data: Dataset,
           step: Step,
@@ -159,15 +129,18 @@ def train(module: torch.nn.Module,
     than a silent fresh start: the folder holds another run's work, which only the user may
     discard. A corrupt checkpoint is a RunFolderError naming the file.
     """
-    device = resolve_device(config.device)
+    device = distributed.rank_device(resolve_device(config.device))
     seed_everything(config.seed, config.deterministic)
     module.to(device)
-    optimizer = make_optimizer(module, config.lr, config.weight_decay, config.optimizer)
+    optimizer = make_optimizer(module, config.lr, config.weight_decay, config.optimizer, config.head)
     dtype = amp_dtype(device, cpu=config.cpu_amp) if config.amp else None
     scaler = torch.amp.GradScaler("cuda", enabled=dtype == torch.float16)
     autocast = (lambda: torch.autocast(device_type=device.type, dtype=dtype)) if dtype else contextlib.nullcontext
 
     generator = torch.Generator()
+    if distributed.active():  # this rank's share of every global batch
+        batch_sampler = distributed.rank_batches(batch_sampler, len(train_data), config.batch_size, config.drop_last,
+                                                 config.seed)
     epoch_batches = _EpochBatches(batch_sampler) if batch_sampler is not None else None
     train_loader = _loader(train_data, config, collate_fn, generator, epoch_batches, device, shuffle=True)
     val_loader = None
@@ -179,18 +152,20 @@ def train(module: torch.nn.Module,
     steps_per_epoch = len(train_loader)
     if steps_per_epoch == 0:
         raise ValueError(f"no training batches: {len(train_data)} item(s) with batch_size={config.batch_size}")
-    total_steps = config.epochs * steps_per_epoch
+    epochs = planned_epochs(config.epochs, steps_per_epoch, config.min_updates)
+    total_steps = epochs * steps_per_epoch
 
     state = _RunState()
     if config.checkpoint_dir:
-        checkpoint = load_checkpoint(config.checkpoint_dir)
+        checkpoint = distributed.from_main_process(lambda: load_checkpoint(config.checkpoint_dir))
         if checkpoint is not None:
             _check_same_run(checkpoint, config, resume_key)
             state.restore(checkpoint, module, optimizer, scaler, config)
-    show = progress_wanted(config.progress)
+    replica = distributed.replicate(module, device)  # after the restore: DDP copies rank 0's weights to all
+    show = progress_wanted(config.progress) and distributed.is_main_process()
     sign = 1.0 if config.mode == "min" else -1.0
 
-    for epoch in range(state.next_epoch, config.epochs):
+    for epoch in range(state.next_epoch, epochs):
         if state.stopped_early:
             break
         generator.manual_seed(_epoch_seed(config.seed, epoch))
@@ -200,14 +175,14 @@ def train(module: torch.nn.Module,
         module.train()
         started = time.perf_counter()
         loss_sum, batches, lr = torch.zeros((), device=device), 0, config.lr
-        bar = _progress(train_loader, show, f"epoch {epoch + 1}/{config.epochs}")
+        bar = _progress(train_loader, show, f"epoch {epoch + 1}/{epochs}")
         for batch in bar:
             lr = one_cycle_lr(state.global_step / total_steps, config.lr, config.warmup,
                               config.div_factor, config.final_div_factor)
             for group in optimizer.param_groups:
-                group["lr"] = lr
+                group["lr"] = lr * lr_factor(group.get("lower", False), epoch, config.freeze_epochs, config.lower_lr)
             with autocast():
-                loss = step(module, batch, device)
+                loss = step(replica, batch, device)
             optimizer.zero_grad(set_to_none=True)
             scaler.scale(loss).backward()
             if config.grad_clip:
@@ -220,7 +195,7 @@ def train(module: torch.nn.Module,
             state.global_step += 1
             if show and (device.type == "cpu" or batches % 20 == 0):
                 bar.set_postfix(loss=f"{loss.item():.4f}", lr=f"{lr:.2e}")
-        train_loss = (loss_sum / max(batches, 1)).item()
+        train_loss = distributed.mean_over_ranks(loss_sum / max(batches, 1)).item()
         if not math.isfinite(train_loss):
             raise FloatingPointError(f"training loss became {train_loss} in epoch {epoch + 1}; lower lr "
                                      f"(now {config.lr}) or check the data for NaN/inf values")
@@ -239,7 +214,7 @@ def train(module: torch.nn.Module,
         if val_loader is not None and config.patience is not None and epoch + 1 - state.best_epoch >= config.patience:
             state.stopped_early = True
         _report(row, show)
-        if config.checkpoint_dir:
+        if config.checkpoint_dir and distributed.is_main_process():
             save_checkpoint(config.checkpoint_dir, {**state.as_checkpoint(module, optimizer, scaler, config),
                                                     "resume_key": resume_key})
             write_metrics(config.checkpoint_dir, state.history)
@@ -298,7 +273,7 @@ class _RunState:
 
 # Settings a resumed run must share with the one that wrote the checkpoint: any other value would
 # change the schedule or the batches, so the result would match neither run.
-RESUME_SETTINGS = ("epochs", "batch_size", "lr", "seed")
+RESUME_SETTINGS = ("epochs", "min_updates", "batch_size", "lr", "seed", "freeze_epochs", "lower_lr")
 
 
 def _check_same_run(checkpoint: dict, config: TrainConfig, resume_key: str | None) -> None:

@@ -21,6 +21,9 @@ class RunContents:
     histories: dict[str, list[dict]] = field(default_factory=dict)  # label -> metrics.jsonl rows
     confusions: list[tuple[Path, dict]] = field(default_factory=list)
     trainings: list[tuple[Path, dict]] = field(default_factory=list)  # train.json records
+    # experiment folder -> its finished cells ({"spec", "result"}), for the experiments whose cells
+    # keep example predictions (compare runs)
+    example_cells: dict[Path, list[dict]] = field(default_factory=dict)
 
     @property
     def empty(self) -> bool:
@@ -32,6 +35,7 @@ def collect(root: str | Path) -> RunContents:
     if not root.is_dir():
         raise RunFolderError(f"{root}: no such run folder" if not root.exists() else f"{root}: not a folder")
     found = RunContents(root=root)
+    cells: dict[Path, list[dict]] = {}
     if (root / "run.json").exists():
         found.run = _read(root / "run.json")
     for path in sorted(root.rglob("*.json")):
@@ -54,6 +58,10 @@ def collect(root: str | Path) -> RunContents:
             found.confusions.append((path, _read(path)))
         elif name == "train.json":
             found.trainings.append((path, _read(path)))
+        elif path.parent.name == "cells":
+            cells.setdefault(path.parent.parent, []).append(_read(path))
+    found.example_cells = {folder: records for folder, records in cells.items()
+                           if any("examples" in (record.get("result") or {}) for record in records)}
     for path in sorted(root.rglob("metrics.jsonl")):
         label = str(path.parent.relative_to(root))
         rows = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]

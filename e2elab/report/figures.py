@@ -29,6 +29,15 @@ def file_uri(path: Path) -> str:
     return f"data:image/{kind};base64," + base64.b64encode(Path(path).read_bytes()).decode("ascii")
 
 
+def pixels_uri(pixels: np.ndarray) -> str:
+    """An RGB or grayscale uint8 image (H, W[, 3]) as a PNG data URI."""
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.fromarray(np.ascontiguousarray(pixels, dtype=np.uint8)).save(buffer, format="PNG")
+    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
 def stage_output_uri(value, title: str = "") -> str | None:
     """Draw one stage's output by its shape: a waveform, an image, a matrix, a vector.
 
@@ -138,14 +147,11 @@ def size_label(task_name) -> str:
 
 
 def curve_uri(curve: dict) -> str:
-    """Learning curves from curve.json: points with intervals and the fitted laws, log-log."""
+    """Learning curves from curve.json, every pipeline entry (remedies too) on one log-log plot:
+    points with intervals, the fitted laws, and the fitted and measured crossovers."""
     fig, ax = plt.subplots(figsize=(5.5, 3.6))
-    top = 0
-    for kind, entry in curve.get("pipelines", {}).items():
-        points = entry.get("points", [])
-        if not points:
-            continue
-        points = [p for p in points if p.get("mean") is not None]
+    for i, (label, entry) in enumerate(curve.get("pipelines", {}).items()):
+        points = [p for p in entry.get("points", []) if p.get("mean") is not None]
         if not points:
             continue
         n = np.array([p["n"] for p in points], dtype=float)
@@ -154,17 +160,24 @@ def curve_uri(curve: dict) -> str:
         intervals = [p.get("ci95") or [m, m] for p, m in zip(points, mean)]  # one seed: no interval
         low = np.clip([lo for lo, _ in intervals], 1e-3, mean)
         high = np.maximum([hi for _, hi in intervals], mean)
-        color = PALETTE.get(kind)
-        ax.errorbar(n, mean, yerr=[mean - low, high - mean], fmt="o", color=color, label=kind, capsize=2, markersize=4)
-        top = max(top, n.max())
+        color = PALETTE.get(label, f"C{i + 2}")  # remedies: colours apart from the plain pipelines'
+        ax.errorbar(n, mean, yerr=[mean - low, high - mean], fmt="o", color=color, label=label, capsize=2, markersize=4)
         law = entry.get("law") or {}
         if all(k in law and law[k] is not None for k in "abc"):
             grid = np.geomspace(n.min(), n.max() * 2, 100)
             ax.plot(grid, law["a"] + law["b"] * grid ** (-law["c"]), color=color, linewidth=1,
-                    label=f"{kind}: {law['a']:.3f} + {law['b']:.2f}·n^-{law['c']:.2f}")
+                    label=f"{label}: {law['a']:.3f} + {law['b']:.2f}·n^-{law['c']:.2f}")
+        check = entry.get("extrapolation_check") or {}
+        if check.get("failed"):
+            ax.scatter([check["n"]], [max(check["predicted"], 1e-3)], marker="x", color=color, s=50, zorder=5,
+                       label=f"{label}: law without largest n (failed)")
     crossover = curve.get("crossover") or {}
     if crossover.get("n"):
-        ax.axvline(crossover["n"], color="#666", linestyle=":", label=f"crossover ≈ {crossover['n']:.0f}")
+        ax.axvline(crossover["n"], color="#666", linestyle=":", label=f"fitted crossover ≈ {crossover['n']:.0f}")
+    measured = curve.get("crossover_observed") or {}
+    if measured.get("n"):
+        ax.axvline(measured["n"], color="#1b9e77", linestyle="--", linewidth=0.8,
+                   label=f"measured crossover ≈ {measured['n']:.0f}")
     ax.set_xscale("log")
     ax.set_yscale("log")
     ax.set_xlabel(size_label(curve.get("task")), fontsize=8)

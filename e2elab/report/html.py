@@ -15,7 +15,7 @@ from .diagram import pipeline_diagram
 from .figures import confusion_uri, curve_uri, file_uri, training_curves_uri
 from .style import CSS
 
-SECTIONS = ("pipelines", "comparison", "curves", "confusions", "explanations", "training", "reproduce")
+SECTIONS = ("pipelines", "comparison", "curves", "examples", "confusions", "explanations", "training", "reproduce")
 
 
 def build_report(run_dir: str | Path, out: str | Path | None = None) -> Path:
@@ -28,6 +28,7 @@ def build_report(run_dir: str | Path, out: str | Path | None = None) -> Path:
             _section("pipelines", "The pipelines, stage by stage", _pipelines(contents)),
             _section("comparison", "Same data, same splits: the comparison", _comparison(contents)),
             _section("curves", "How much data does end-to-end need?", _curves(contents)),
+            _section("examples", "What they answer: examples", _examples(contents)),
             _section("confusions", "Where they go wrong", _confusions(contents)),
             _section("explanations", "Why did it answer that?", _explanations(contents)),
             _section("training", "Training", _training(contents)),
@@ -113,25 +114,89 @@ def _comparison(contents: RunContents) -> str:
 def _curves(contents: RunContents) -> str:
     parts = []
     for path, curve in contents.curves:
-        lines = []
-        for kind, entry in curve.get("pipelines", {}).items():
-            check = entry.get("extrapolation_check") or {}
-            if check.get("predicted") is not None:
-                lines.append(f"<li>{escape(kind)}: refitted without n = {check.get('n')}, the law predicts "
-                             f"{_pct(check.get('predicted'))}, observed {_pct(check.get('observed'))}</li>")
-        crossover = curve.get("crossover") or {}
-        if crossover.get("n"):
-            ci = crossover.get("ci95") or [None, None]
-            lines.append(f"<li><b>crossover</b>: end-to-end overtakes traditional at about n = {crossover['n']:.0f} "
-                         f"(95% interval {_int(ci[0])} &ndash; {_int(ci[1])})</li>")
-        elif crossover.get("note") or curve.get("crossover_note"):
-            lines.append(f"<li>{escape(str(crossover.get('note') or curve.get('crossover_note')))}</li>")
+        lines = [_curve_entry(label, entry) for label, entry in curve.get("pipelines", {}).items()]
+        lines.append(_crossover(curve))
         target = curve.get("target") or {}
         if target.get("error") is not None:
-            needs = ", ".join(f"{escape(k)}: {_int(v) if v else 'out of reach'}" for k, v in (target.get("n_needed") or {}).items())
-            lines.append(f"<li>to reach {_pct(target['error'])}: {needs}</li>")
+            measured = target.get("n_needed_measured") or {}
+            needs = "; ".join(f"{escape(k)}: {_int(v) if v else 'out of reach'} by its law, "
+                              f"{_int(measured[k]) if measured.get(k) else 'not reached'} measured"
+                              for k, v in (target.get("n_needed") or {}).items())
+            chosen = f" ({escape(target['chosen'])})" if target.get("chosen") else ""
+            lines.append(f"<li>to reach {_pct(target['error'])}{chosen}: {needs}</li>")
+        lines += [f'<li class="warn">{escape(text)}</li>' for text in curve.get("warnings", [])]
         parts.append(f'<h3>{escape(curve.get("task", ""))} on {escape(str(curve.get("data", "")))}</h3>'
-                     f'<img alt="learning curves" src="{curve_uri(curve)}"><ul>{"".join(lines)}</ul>')
+                     f'<img alt="learning curves" src="{curve_uri(curve)}"><ul>{"".join(lines)}</ul>'
+                     f'{_remedies(curve.get("remedies") or {})}')
+    return "".join(parts)
+
+
+def _curve_entry(label: str, entry: dict) -> str:
+    """One entry's law: its goodness of fit, its extrapolation check (flagged when it failed), pretraining."""
+    law, fit = entry.get("law"), entry.get("fit") or {}
+    if not law:
+        return f"<li>{escape(label)}: too few sizes for a law</li>"
+    text = (f"{escape(label)}: error(n) = {law['a']:.4f} + {law['b']:.3g}&middot;n<sup>&minus;{law['c']:.2f}</sup>; "
+            f"R&sup2; in log space {_num(fit.get('r2_log'))}, means within a factor {_num(fit.get('max_factor'))} of the law")
+    if fit.get("too_few_points"):
+        text += f' <span class="warn">(fitted to {fit.get("n_sizes")} sizes only: too few for the fit to mean much)</span>'
+    check = entry.get("extrapolation_check") or {}
+    if check.get("predicted") is not None:
+        verdict = (f' <span class="warn">failed: {escape(str(check.get("why")))}</span>' if check.get("failed")
+                   else ' <span class="ok">passed</span>')
+        text += (f"; refitted without n = {check.get('n'):g}, it predicts {_pct(check.get('predicted'))}, "
+                 f"observed {_pct(check.get('observed'))}{verdict}")
+    pretrained = entry.get("pretraining") or {}
+    if pretrained.get("seconds") is not None:
+        text += f"; its starting model took {_num(pretrained['seconds'], 's')} to train (once, not in the points' time)"
+    return f"<li>{text}</li>"
+
+
+def _crossover(curve: dict) -> str:
+    """The crossover as the curve explains it (measured and fitted), with the fitted interval."""
+    text = escape(curve.get("crossover_explanation") or "")
+    crossover = curve.get("crossover") or {}
+    if crossover.get("n"):
+        ci = crossover.get("ci95") or [None, None]
+        text += f"; fitted crossover about n = {crossover['n']:.0f} (95% interval {_int(ci[0])} &ndash; {_int(ci[1])})"
+    return f"<li><b>crossover</b>: {text}</li>" if text else ""
+
+
+def _remedies(remedies: dict) -> str:
+    """Each remedy's labelled data needed and the factor it saves against the plain pipeline, with its times."""
+    if not remedies:
+        return ""
+    rows = "".join(
+        f"<tr><td>{escape(label)}</td><td>{escape(r['baseline']) if r.get('baseline') else '&ndash;'}</td><td>{_int(r.get('n_needed'))}</td>"
+        f"<td>{_int(r.get('n_needed_measured'))}</td><td>{_factor(r.get('saving_factor'))} {_factor_ci(r.get('saving_factor_ci95'))}</td>"
+        f"<td>{_factor(r.get('saving_factor_measured'))}</td><td>{_num(r.get('fine_tuning_seconds'), 's')}</td>"
+        f"<td>{_num(r.get('pretraining_seconds'), 's')}</td></tr>" for label, r in remedies.items())
+    return ("<table><tr><th>remedy</th><th>against</th><th>labelled data needed (law)</th><th>measured</th>"
+            "<th>saving (law, 95% interval)</th><th>saving (measured)</th><th>training at the largest size</th>"
+            f"<th>pretraining (once)</th></tr>{rows}</table>")
+
+
+def _factor(value) -> str:
+    return "&ndash;" if value is None else f"{value:.3g}&times;"
+
+
+def _factor_ci(ci) -> str:
+    return "" if not ci else f"({ci[0]:.3g} &ndash; {ci[1]:.3g})"
+
+
+def _examples(contents: RunContents) -> str:
+    """Each experiment's example outputs, drawn by its task's report section (where it has one)."""
+    from ..tasks import get_task, resolve, task_names
+
+    parts = []
+    for folder, cells in contents.example_cells.items():
+        spec = cells[0].get("spec") or {}
+        task = spec.get("task")
+        if task not in task_names() or get_task(task).report.examples is None:
+            continue
+        fragment = resolve(get_task(task).report.examples)(cells)
+        if fragment:
+            parts.append(f'<h3>{escape(task)} on {escape(str(spec.get("data", "")))}</h3>{fragment}')
     return "".join(parts)
 
 

@@ -23,6 +23,7 @@ import numpy as np
 import torch
 
 from ..params import Int, Real, validate_constraints
+from ..synth.effects import random_equaliser
 
 # Chance that each enabled waveform change is applied to a clip: some clips stay as recorded.
 APPLY_PROBABILITY = 0.8
@@ -96,14 +97,6 @@ def change_speed(wave: np.ndarray, factor: float) -> np.ndarray:
     n = max(2, int(round(len(wave) / factor)))
     positions = np.arange(n) * factor
     return np.interp(positions, np.arange(len(wave)), wave).astype(np.float32)
-
-
-def random_equaliser(wave: np.ndarray, rng: np.random.Generator, max_db: float, knots: int = 6) -> np.ndarray:
-    """Multiply the spectrum by a smooth random gain curve of at most +- `max_db` dB."""
-    spectrum = np.fft.rfft(wave)
-    gains_db = rng.uniform(-max_db, max_db, size=knots)
-    curve = np.interp(np.linspace(0, knots - 1, spectrum.size), np.arange(knots), gains_db)
-    return np.fft.irfft(spectrum * 10 ** (curve / 20), n=len(wave)).astype(np.float32)
 
 
 def add_noise(wave: np.ndarray, rng: np.random.Generator, snr_db: float) -> np.ndarray:

@@ -19,12 +19,15 @@ from sklearn.base import BaseEstimator
 from ..base import ModelState, SpeechRecognizerMixin, Stage
 from ..data.text import normalize_transcript
 from ..errors import AudioError, DataError
-from ..params import DEVICE, Choice, Int, Real
+from ..nn.fine_tuning import FineTuning
+from ..nn.validation import Validation
+from ..params import DEVICE, Choice, Int, Real, flat_params, params_from_saved
 from ..registry import register_pipeline
 from .augment import SpeechAugmentation
+from .clip_stream import ClipFeed
 from .clips import ctc_frames_needed, read_clip, too_short
 from .ctc import CharVocabulary, word_timings
-from .ctc_batches import ClipDataset, ctc_step, ctc_validation, pad_batch
+from .ctc_batches import ctc_step, ctc_validation, pad_batch
 from .ctc_decode import LexiconTrie, WordNgramLM
 from .ctc_decoding import DECODERS, CTCDecoding
 from .model import SpeechCTCModel
@@ -39,7 +42,9 @@ SECONDS_PER_BATCH_CLIP = 0.75
 MIN_BATCH_SECONDS = 24.0
 # Parameters that do not change what the network learns: a checkpoint folder written under other
 # values of these is still the same run (decoding happens after training).
-NOT_TRAINING = {"device", "checkpoint_dir", "progress", "decoder", "words"}
+NOT_TRAINING = {"device", "checkpoint_dir", "progress", "decoder", "words", "num_workers", "cache_dir"}
+# The settings that shape the network: a model fine-tuned from another (init_from) must share them.
+ARCHITECTURE = ("sample_rate", "frontend", "n_filters", "width", "depth")
 
 
 def _item_name(item, index: int, purpose: str) -> str:
@@ -54,27 +59,24 @@ class EndToEndSpeechRecognizer(SpeechRecognizerMixin, BaseEstimator):
     ----------
     sample_rate : int, default=8000
         Working rate in Hz (clips are resampled): 8 kHz suits telephone-band digits.
-    frontend : {"sinc", "logmel"}, default="sinc"
+    frontend, n_filters : {"sinc", "logmel"}, int, default="sinc", 40
         "sinc": learned band-pass filters initialised on the mel scale; "logmel": the fixed,
-        hand-made filterbank, to compare learned against fixed features.
-    n_filters : int, default=40
-        Bands of the front-end.
+        hand-made filterbank, to compare learned against fixed features; and its bands.
     width, depth : int, default=128, 2
         Units of each direction of the BiGRU encoder, and its layers.
     dropout : float, default=0.15
         Dropout between the encoder's layers and before the output layer.
-    epochs, batch_size : int, default=8, 32
-        Passes over the training clips, and clips per batch (of similar lengths).
-    lr : float, default=3e-3
-        Peak learning rate of the one-cycle schedule (AdamW).
-    weight_decay : float, default=5e-4
-        AdamW weight decay.
-    patience : int or None, default=None
-        Stop after this many epochs without a better validation loss and keep the best epoch
-        (needs `validation_fraction`); None trains every epoch and keeps the last.
-    validation_fraction : float, default=0.0
-        Whole speakers (from `groups`) held out to pick the best epoch. With a handful of
-        speakers, holding one out costs more than early stopping gains.
+    epochs, min_updates : int or None, default=None, None
+        Passes over the training clips (None: 8), raised to make at least `min_updates` optimiser
+        updates (None: 600 when `epochs` is None, else no floor; :mod:`e2elab.nn.schedule`).
+    batch_size : int, default=32
+        Clips per batch (of similar lengths).
+    lr, weight_decay : float, default=3e-3, 5e-4
+        Peak learning rate of the one-cycle schedule (AdamW), and AdamW's weight decay.
+    validation : float or Validation, default=0.0
+        Share of whole speakers (from `groups`) held out to pick the best epoch, or a
+        :class:`~e2elab.nn.validation.Validation` that also stops training early. With a handful
+        of speakers, holding one out costs more than early stopping gains.
     augment : bool, SpeechAugmentation or None, default=True
         Changes of the training clips: True the default :class:`~e2elab.speech.augment.SpeechAugmentation`
         (speed, equaliser, noise, gain, masks), None or False none, or a policy of your own.
@@ -89,29 +91,36 @@ class EndToEndSpeechRecognizer(SpeechRecognizerMixin, BaseEstimator):
         An unusable clip or transcript raises a DataError naming it, or is skipped and counted.
     device : str, default="auto"
         "auto" (CUDA when present, else CPU), "cpu", "cuda", "cuda:N" or "mps".
-    checkpoint_dir : str or None, default=None
-        Folder for per-epoch checkpoints; a rerun of the same run resumes from it.
-    progress : bool or None, default=None
-        Progress bars while training; None shows them in a terminal or a notebook.
+    checkpoint_dir, progress : str or None, bool or None, default=None, None
+        Folder for per-epoch checkpoints (a rerun of the same run resumes from it), and progress
+        bars while training (None: in a terminal or a notebook).
+    init_from : str, path, FineTuning or None, default=None
+        A saved end-to-end speech model (folder) to fine-tune, with the same `sample_rate`,
+        `frontend`, `n_filters`, `width` and `depth` (rows of characters it knows are kept), or a
+        :class:`~e2elab.nn.fine_tuning.FineTuning` that also freezes or slows all but its output layer.
+    num_workers, cache_dir : int, str or None, default=0, None
+        Loader processes and a folder of decoded clips; either streams clips from disk (:mod:`e2elab.speech.clip_stream`).
     seed : int, default=0
         Seeds the initialisation, batch order, augmentation and validation split.
     """
 
     _parameter_constraints = {
         "sample_rate": [Int(4000)], "frontend": [Choice("sinc", "logmel")], "n_filters": [Int(1)],
-        "width": [Int(1)], "depth": [Int(1)], "dropout": [Real(0, 1, closed="left")], "epochs": [Int(1)],
-        "batch_size": [Int(1)], "lr": [Real(0, closed="neither")], "weight_decay": [Real(0)],
-        "patience": [Int(1), None], "validation_fraction": [Real(0, 1, closed="left")],
+        "width": [Int(1)], "depth": [Int(1)], "dropout": [Real(0, 1, closed="left")], "epochs": [Int(1), None],
+        "min_updates": [Int(0), None], "batch_size": [Int(1)], "lr": [Real(0, closed="neither")], "weight_decay": [Real(0)],
+        "validation": [Real(0, 1, closed="left"), Validation],
         "augment": ["boolean", SpeechAugmentation, None], "decoder": [Choice(*DECODERS), CTCDecoding],
         "words": [list, tuple, set, None], "max_seconds": [Real(0, closed="neither"), None],
         "on_error": [Choice("raise", "skip")], "device": [DEVICE], "checkpoint_dir": [str, os.PathLike, None],
-        "progress": ["boolean", None], "seed": [Int(0)],
+        "progress": ["boolean", None], "init_from": [str, os.PathLike, FineTuning, None],
+        "num_workers": [Int(0)], "cache_dir": [str, os.PathLike, None], "seed": [Int(0)],
     }
 
-    def __init__(self, sample_rate=8000, frontend="sinc", n_filters=40, width=128, depth=2, dropout=0.15, epochs=8,
-                 batch_size=32, lr=3e-3, weight_decay=5e-4, patience=None, validation_fraction=0.0, augment=True,
-                 decoder="lexicon", words=None, max_seconds=30.0, on_error="raise", device="auto",
-                 checkpoint_dir=None, progress=None, seed=0):
+    def __init__(self, sample_rate=8000, frontend="sinc", n_filters=40, width=128, depth=2, dropout=0.15,
+                 epochs=None, min_updates=None, batch_size=32, lr=3e-3, weight_decay=5e-4, validation=0.0,
+                 augment=True, decoder="lexicon", words=None, max_seconds=30.0,
+                 on_error="raise", device="auto", checkpoint_dir=None, progress=None, init_from=None,
+                 num_workers=0, cache_dir=None, seed=0):
         self.sample_rate = sample_rate
         self.frontend = frontend
         self.n_filters = n_filters
@@ -119,11 +128,11 @@ class EndToEndSpeechRecognizer(SpeechRecognizerMixin, BaseEstimator):
         self.depth = depth
         self.dropout = dropout
         self.epochs = epochs
+        self.min_updates = min_updates
         self.batch_size = batch_size
         self.lr = lr
         self.weight_decay = weight_decay
-        self.patience = patience
-        self.validation_fraction = validation_fraction
+        self.validation = validation
         self.augment = augment
         self.decoder = decoder
         self.words = words
@@ -132,6 +141,9 @@ class EndToEndSpeechRecognizer(SpeechRecognizerMixin, BaseEstimator):
         self.device = device
         self.checkpoint_dir = checkpoint_dir
         self.progress = progress
+        self.init_from = init_from
+        self.num_workers = num_workers
+        self.cache_dir = cache_dir
         self.seed = seed
 
     def _batch_seconds(self) -> float:
@@ -168,14 +180,58 @@ class EndToEndSpeechRecognizer(SpeechRecognizerMixin, BaseEstimator):
 
     def fit(self, X, y, groups=None):
         """Learn from raw clips `X` and their transcripts `y`; `groups` (speakers) shape the validation split."""
+        from ..data.splits import validation_indices
+        from ..nn import TrainConfig, train
+        from ..nn.init_from import fine_tuning_config, fine_tuning_source, start_from
+        from ..nn.schedule import MIN_TRAINING_CLIPS, training_length, warn_if_small
+
         self._validate_params()
         if len(X) != len(y):
             raise DataError(None, f"{len(X)} clips but {len(y)} transcripts")
-        return self._fit(X, y, groups)
+        source = fine_tuning_source(self, ARCHITECTURE)
+        self.vocabulary_ = CharVocabulary()
+        torch.manual_seed(self.seed)
+        self.model_ = self._build_model()
+        if source is not None:  # the blank (None) keeps its row; characters are matched by what they are
+            start_from(self.model_, source.model_, [None, *self.vocabulary_.chars], [None, *source.vocabulary_.chars],
+                       FineTuning.of(self.init_from).source, "alphabet's characters", must_share=True)
+        feed = ClipFeed(self, X)  # decoded into memory, or streamed from disk while training
+        waves, texts, targets, keep, skipped = self._examples(X, y, feed)
+        if not keep:
+            raise DataError(None, f"no usable training clips ({len(skipped)} skipped: "
+                                  f"{'; '.join(f'{a}: {b}' for a, b in skipped[:5])})")
+        self._record_skipped(skipped, "training clip")
+        if source is None:
+            warn_if_small(len(keep), MIN_TRAINING_CLIPS, "training clips")
+        groups = None if groups is None else np.asarray(groups)[keep]
 
-    def _examples(self, X, y) -> tuple[list[np.ndarray], list[str], list[list[int]], list[int], list[tuple[str, str]]]:
+        fit_idx, val_idx = np.arange(len(keep)), np.array([], dtype=np.int64)
+        validation = Validation.of(self.validation)
+        if validation.fraction and len(keep) >= 20:
+            fit_idx, val_idx = validation_indices((np.asarray(texts), groups), validation.fraction, self.seed, task="speech")
+        train_data, val_data, sampler = feed.datasets(waves, targets, fit_idx, val_idx)
+        epochs, min_updates = training_length(self.epochs, self.min_updates, default_epochs=8)
+        config = TrainConfig(epochs=epochs, min_updates=min_updates, batch_size=self.batch_size, lr=self.lr,
+                             weight_decay=self.weight_decay, patience=validation.patience, monitor="val_loss",
+                             device=self.device, seed=self.seed, checkpoint_dir=self.checkpoint_dir, num_workers=self.num_workers,
+                             progress=self._show_progress(), **fine_tuning_config(self))
+        resume_key = self._run_key(feed.fingerprinted(waves), targets, val_idx) if self.checkpoint_dir else None
+        result = train(self.model_, train_data, feed.step(ctc_step), config, val_data=val_data,
+                       validate=feed.validate(ctc_validation(self.vocabulary_)), collate_fn=feed.collate(pad_batch),
+                       batch_sampler=sampler, resume_key=resume_key)
+        self._record_skipped(skipped + feed.skipped)  # with the clips that failed to decode mid-epoch (on_error="skip")
+        self.model_.to("cpu").eval()
+        self.history_, self.best_epoch_ = result.history, result.best_epoch
+
+        self.lexicon_ = sorted({w for t in texts for w in t.split()} | self._extra_words())
+        lm_order = CTCDecoding.of(self.decoder).lm_order
+        self.lm_ = WordNgramLM.fit(texts, order=lm_order) if lm_order else None
+        self._prepare_decoder()
+        return self
+
+    def _examples(self, X, y, feed: ClipFeed) -> tuple[list, list[str], list[list[int]], list[int], list[tuple[str, str]]]:
         """The usable training pairs: waves (padded), texts, label sequences, their positions in X, and what was skipped."""
-        waves, skipped = self._read(X, "training")
+        waves, skipped = feed.read(X, lambda item, i: _item_name(item, i, "training"))
         examples = ([], [], [], [])
         for i, (wave, text) in enumerate(zip(waves, y)):
             if wave is None:
@@ -199,60 +255,15 @@ class EndToEndSpeechRecognizer(SpeechRecognizerMixin, BaseEstimator):
                 column.append(value)
         return (*examples, skipped)
 
-    def _fit(self, X, y, groups):
-        from ..data.splits import validation_indices
-        from ..nn import TrainConfig, train
-        from ..nn.batching import length_bucketed_batches
-
-        self.vocabulary_ = CharVocabulary()
-        torch.manual_seed(self.seed)
-        self.model_ = self._build_model()
-        waves, texts, targets, keep, skipped = self._examples(X, y)
-        if not keep:
-            raise DataError(None, f"no usable training clips ({len(skipped)} skipped: "
-                                  f"{'; '.join(f'{a}: {b}' for a, b in skipped[:5])})")
-        self._record_skipped(skipped, "training clip")
-        groups = None if groups is None else np.asarray(groups)[keep]
-
-        fit_idx, val_idx = np.arange(len(keep)), np.array([], dtype=np.int64)
-        if self.validation_fraction and len(keep) >= 20:
-            fit_idx, val_idx = validation_indices((np.asarray(texts), groups), self.validation_fraction, self.seed, task="speech")
-        augment = SpeechAugmentation.of(self.augment)
-        train_data = ClipDataset([waves[i] for i in fit_idx], [targets[i] for i in fit_idx], augment)
-        val_data = ClipDataset([waves[i] for i in val_idx], [targets[i] for i in val_idx]) if len(val_idx) else None
-
-        max_samples = max(len(w) for w in train_data.waves)
-        sampler = length_bucketed_batches([len(w) for w in train_data.waves],
-                                          max(int(self._batch_seconds() * self.sample_rate), max_samples),
-                                          self.batch_size, seed=self.seed)
-        config = TrainConfig(epochs=self.epochs, batch_size=self.batch_size, lr=self.lr, weight_decay=self.weight_decay,
-                             patience=self.patience, monitor="val_loss", device=self.device, seed=self.seed,
-                             checkpoint_dir=self.checkpoint_dir, progress=self._show_progress())
-        resume_key = self._run_key(waves, targets, val_idx) if self.checkpoint_dir else None
-        result = train(self.model_, train_data, ctc_step, config, val_data=val_data, validate=ctc_validation(self.vocabulary_),
-                       collate_fn=pad_batch, batch_sampler=sampler, resume_key=resume_key)
-        self.model_.to("cpu").eval()
-        self.history_ = result.history
-        self.best_epoch_ = result.best_epoch
-
-        self.lexicon_ = sorted({w for t in texts for w in t.split()} | self._extra_words())
-        lm_order = CTCDecoding.of(self.decoder).lm_order
-        self.lm_ = WordNgramLM.fit(texts, order=lm_order) if lm_order else None
-        self._prepare_decoder()
-        return self
-
     def _run_key(self, waves: list[np.ndarray], targets: list[list[int]], val_idx: np.ndarray) -> str:
-        """What this run trains (data, held-out clips, alphabet, training parameters, seed), so that a
-        checkpoint folder is resumed only by the run that wrote it."""
+        """What this run trains (data, held-out clips, alphabet, parameters, seed): its checkpoints' key."""
         from ..nn.fingerprint import run_fingerprint
 
         arrays = [*waves, *(np.asarray(t, dtype=np.int64) for t in targets), np.asarray(val_idx, dtype=np.int64)]
-        return run_fingerprint(arrays, {"alphabet": self.vocabulary_.chars}, self.get_params(deep=False), NOT_TRAINING)
+        return run_fingerprint(arrays, {"alphabet": self.vocabulary_.chars}, flat_params(self), NOT_TRAINING)
 
     def _extra_words(self) -> set[str]:
-        if not self.words:
-            return set()
-        return {w for entry in self.words for w in normalize_transcript(entry, source="words").split()}
+        return {w for entry in self.words or () for w in normalize_transcript(entry, source="words").split()}
 
     def _prepare_decoder(self):
         self.trie_ = LexiconTrie(self.lexicon_, self.vocabulary_.encode)
@@ -351,7 +362,8 @@ class EndToEndSpeechRecognizer(SpeechRecognizerMixin, BaseEstimator):
 
     @classmethod
     def _from_state(cls, params, state: ModelState):
-        # e2elab.json holds the policy objects as plain dicts of their fields.
+        # e2elab.json holds the policy and settings objects as plain dicts of their fields.
+        params = params_from_saved(cls, params)
         augment, decoder = params["augment"], params["decoder"]
         est = cls(**{**params, "augment": SpeechAugmentation.from_dict(augment) if isinstance(augment, dict) else augment,
                      "decoder": CTCDecoding.from_dict(decoder) if isinstance(decoder, dict) else decoder})
@@ -362,8 +374,7 @@ class EndToEndSpeechRecognizer(SpeechRecognizerMixin, BaseEstimator):
         est.model_.eval()
         est.lexicon_ = list(state.meta["lexicon"])
         est.lm_ = WordNgramLM.from_json(state.meta["lm"]) if state.meta.get("lm") else None
-        est.history_ = state.meta["history"]
-        est.best_epoch_ = state.meta["best_epoch"]
+        est.history_, est.best_epoch_ = state.meta["history"], state.meta["best_epoch"]
         est._record_skipped(state.meta["skipped"])
         est._prepare_decoder()
         return est

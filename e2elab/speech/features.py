@@ -13,6 +13,7 @@ spectrum is computed in float32.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -20,6 +21,10 @@ import numpy as np
 import scipy.fft
 
 AMIN = 1e-10  # floor on power before the log, as librosa's power_to_db
+# The highest working rate `working_rate` picks: recognisers analyse speech at 16 kHz at most, as
+# the band above 8 kHz adds computation and filterbank bands but little that tells words apart.
+MAX_WORKING_RATE = 16_000
+MIN_WORKING_RATE = 4_000  # the lowest rate the pipelines accept
 
 
 @dataclass(frozen=True)
@@ -217,3 +222,30 @@ def extract(signals, config: MfccConfig | None = None, delta_order: int = 2, gro
     if cmvn_mode not in ("utterance", "speaker"):
         raise ValueError(f"cmvn must be 'utterance', 'speaker' or 'none', not {cmvn_mode!r}")
     return cmvn(feats, groups if cmvn_mode == "speaker" else None, variance=cmvn_variance)
+
+
+def working_rate(items, bare_rate: int = 16_000, sample: int = 200) -> int:
+    """The rate to analyse `items` at: their most common native rate (the lower one on a tie),
+    within [MIN_WORKING_RATE, MAX_WORKING_RATE].
+
+    A path's rate is read from its header, a ``(array, rate)`` pair gives its own, and a bare array
+    is at `bare_rate`. Up to `sample` items, evenly spread, are looked at. A file whose header cannot
+    be read is passed over here: reading the clip reports it (or skips it) with its reason.
+    """
+    import soundfile as sf
+
+    items = list(items)
+    counts: dict[int, int] = {}
+    for item in items[:: max(1, len(items) // sample)][:sample]:
+        if isinstance(item, (str, os.PathLike)):
+            try:
+                rate = int(sf.info(str(item)).samplerate)
+            except (RuntimeError, OSError, TypeError):  # soundfile's errors for an unreadable header
+                continue
+        else:
+            rate = int(item[1]) if isinstance(item, tuple) and len(item) == 2 else bare_rate
+        counts[rate] = counts.get(rate, 0) + 1
+    if not counts:
+        return MAX_WORKING_RATE
+    common = max(counts, key=lambda rate: (counts[rate], -rate))
+    return int(min(MAX_WORKING_RATE, max(MIN_WORKING_RATE, common)))

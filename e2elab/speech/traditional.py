@@ -22,7 +22,7 @@ from ..params import Choice, Int, Real
 from ..registry import register_pipeline
 from .clips import read_clip, too_short
 from .hmm_decode import BigramLM, build_graph, phone_posteriors, segment, viterbi_decode
-from .features import MfccConfig, add_deltas, cmvn, extract, mfcc
+from .features import MfccConfig, add_deltas, cmvn, extract, mfcc, working_rate
 from .gmm import DiagGMMBank
 from .lexicon import SILENCE, Lexicon, LexiconError, transcript_words
 from .hmm_training import PhoneModel, train, utterance_units
@@ -43,7 +43,9 @@ class TraditionalSpeechRecognizer(SpeechRecognizerMixin, BaseEstimator):
 
     Parameters
     ----------
-    sample_rate: working rate; clips are resampled to it (8000 suits telephone-band data).
+    sample_rate: working rate; clips are resampled to it. "auto": the training clips' most common
+        native rate, at most 16 kHz (8 kHz telephone-band clips are analysed at 8 kHz, where a 16 kHz
+        filterbank would spend half its bands on empty spectrum); learned as `sample_rate_`.
     n_mfcc, n_mels, c0: cepstra (C0 included), mel filters, "cepstral" C0 or frame "energy".
     cmvn: "speaker" (pooled over the `groups` passed to fit/predict; per utterance without
         them), "utterance" or "none"; cmvn_variance also normalises the variance.
@@ -67,7 +69,7 @@ class TraditionalSpeechRecognizer(SpeechRecognizerMixin, BaseEstimator):
     """
 
     _parameter_constraints = {
-        "sample_rate": [Int(4000)], "n_mfcc": [Int(1)], "n_mels": [Int(1)], "c0": [Choice("cepstral", "energy")],
+        "sample_rate": [Int(4000), Choice("auto")], "n_mfcc": [Int(1)], "n_mels": [Int(1)], "c0": [Choice("cepstral", "energy")],
         "cmvn": [Choice("speaker", "utterance", "none")], "cmvn_variance": ["boolean"],
         "lexicon": [str, os.PathLike, dict, None], "oov": [Choice("letters", "skip")],
         "silence": [Choice("optional", "edges", "none")], "n_states": [Int(1)], "n_mixtures": [Int(1)],
@@ -78,7 +80,7 @@ class TraditionalSpeechRecognizer(SpeechRecognizerMixin, BaseEstimator):
         "on_error": [Choice("raise", "skip")], "progress": ["boolean", None],
     }
 
-    def __init__(self, sample_rate=16_000, n_mfcc=13, n_mels=26, c0="cepstral", cmvn="speaker", cmvn_variance=False,
+    def __init__(self, sample_rate="auto", n_mfcc=13, n_mels=26, c0="cepstral", cmvn="speaker", cmvn_variance=False,
                  lexicon=None, oov="letters", silence="optional", n_states=3, n_mixtures=8, training="baum-welch",
                  flat_passes=4, passes_per_split=2, var_floor=0.01, lm="bigram", lm_weight=1.0, insertion_penalty=0.0,
                  beam=500.0, batch_size=64, n_jobs=1, max_seconds=30.0, on_error="raise", progress=None):
@@ -109,13 +111,17 @@ class TraditionalSpeechRecognizer(SpeechRecognizerMixin, BaseEstimator):
 
     # ---- features -------------------------------------------------------------------------
     def _mfcc_config(self) -> MfccConfig:
-        return MfccConfig(sample_rate=int(self.sample_rate), n_mfcc=int(self.n_mfcc), n_mels=int(self.n_mels), c0=self.c0)
+        return MfccConfig(sample_rate=self.working_sample_rate(), n_mfcc=int(self.n_mfcc), n_mels=int(self.n_mels), c0=self.c0)
 
     def _features(self, signals, groups=None) -> list[np.ndarray]:
         return extract(signals, self._mfcc_config(), groups=groups, cmvn_mode=self.cmvn, cmvn_variance=self.cmvn_variance)
 
     def _read(self, item, name: str) -> np.ndarray:
-        return read_clip(item, self.sample_rate, self.max_seconds, name)
+        return read_clip(item, self.working_sample_rate(), self.max_seconds, name)
+
+    def working_sample_rate(self) -> int:
+        """The working rate: learned in fit when `sample_rate` is "auto"."""
+        return int(getattr(self, "sample_rate_", self.sample_rate))
 
     def _log(self, message: str) -> None:
         if self._show_progress():
@@ -136,6 +142,7 @@ class TraditionalSpeechRecognizer(SpeechRecognizerMixin, BaseEstimator):
         if len(X) != len(y):
             raise DataError(None, f"got {len(X)} clips but {len(y)} transcripts")
         groups = None if groups is None else list(groups)
+        self.sample_rate_ = working_rate(X) if self.sample_rate == "auto" else int(self.sample_rate)
         lexicon = Lexicon(self.lexicon, fallback="letters" if self.oov == "letters" else "none")
         skipped: list[tuple[str, str]] = []
         keep, signals, word_lists = [], [], []
@@ -179,7 +186,7 @@ class TraditionalSpeechRecognizer(SpeechRecognizerMixin, BaseEstimator):
         for index, signal, feats, units, words in zip(keep, signals, features, all_units, word_lists):
             needed = sum(1 for _, optional in units if not optional) * int(self.n_states)
             if feats.shape[0] < needed:
-                error = too_short(_name(X[index], index), len(signal) / self.sample_rate, len(words), needed,
+                error = too_short(_name(X[index], index), len(signal) / self.working_sample_rate(), len(words), needed,
                                   feats.shape[0], "the HMM")
                 self._skip_or_raise(error, skipped)
                 continue
@@ -233,7 +240,7 @@ class TraditionalSpeechRecognizer(SpeechRecognizerMixin, BaseEstimator):
     def predict_details(self, X, groups=None) -> list[dict]:
         """Per clip: text, words with start/end seconds and confidence, and timed phones."""
         graph, decoded = self._decode_all(X, groups)
-        hop = self._mfcc_config().hop_length / float(self.sample_rate)
+        hop = self._mfcc_config().hop_length / float(self.working_sample_rate())
         details = []
         for hyp, state_ll in decoded:
             words, phones = segment(graph, hyp.positions, self.words_, self.phones_, self.model_.n_states, state_ll, hop)
@@ -245,7 +252,7 @@ class TraditionalSpeechRecognizer(SpeechRecognizerMixin, BaseEstimator):
     def stages(self) -> list[Stage]:
         dim = int(self.n_mfcc) * 3
         return [
-            Stage("waveform", "input", f"samples at {int(self.sample_rate)} Hz, (N,)"),
+            Stage("waveform", "input", f"samples at {getattr(self, 'sample_rate_', self.sample_rate)} Hz, (N,)"),
             Stage("mfcc", "hand-crafted", f"MFCC + deltas + delta-deltas with CMVN, (T, {dim})"),
             Stage("phone_posteriors", "learned", "per-frame phone posteriors from the phone GMMs, (T, P)"),
             Stage("state_path", "learned", "best HMM state per frame from the word-loop Viterbi search, (T,)"),
@@ -267,7 +274,7 @@ class TraditionalSpeechRecognizer(SpeechRecognizerMixin, BaseEstimator):
         state_ll = self.model_.gmm.log_likelihoods(feats)
         graph = self._graph()
         hyp = viterbi_decode(graph, self.lm_, state_ll, float(self.lm_weight), float(self.insertion_penalty), float(self.beam))
-        hop = config.hop_length / float(self.sample_rate)
+        hop = config.hop_length / float(self.working_sample_rate())
         words, phones = segment(graph, hyp.positions, self.words_, self.phones_, self.model_.n_states, state_ll, hop)
         return {
             "waveform": signal,
@@ -284,7 +291,7 @@ class TraditionalSpeechRecognizer(SpeechRecognizerMixin, BaseEstimator):
         model = self.model_
         meta = {"phones": self.phones_, "words": self.words_, "pronunciations": self.pronunciations_,
                 "n_states": model.n_states, "history": model.history, "skipped": [list(s) for s in self.skipped_],
-                "train_seconds": self.train_seconds_}
+                "train_seconds": self.train_seconds_, "sample_rate": self.sample_rate_}
         arrays = {"gmm.means": model.gmm.means, "gmm.variances": model.gmm.variances,
                   "gmm.log_weights": model.gmm.log_weights, "hmm.log_self": model.log_self,
                   "hmm.var_floor": model.var_floor, "lm.matrix": self.lm_.matrix, "lm.start": self.lm_.start,
@@ -307,4 +314,5 @@ class TraditionalSpeechRecognizer(SpeechRecognizerMixin, BaseEstimator):
         est._record_skipped(meta["skipped"])
         est.history_ = est.model_.history
         est.train_seconds_ = float(meta.get("train_seconds", 0.0))
+        est.sample_rate_ = int(meta.get("sample_rate", params["sample_rate"]))  # models saved before "auto"
         return est

@@ -35,6 +35,7 @@ from ..base import progress_wanted
 from ..data import paths
 from ..data.dataset import Dataset
 from ..data.text import DIGIT_WORDS
+from .effects import coloured_noise
 
 VERSION = 1
 SAMPLE_RATE = 16_000
@@ -104,19 +105,24 @@ def load_speech_digits(
     synthesise (default: the CPU count); `progress` shows a bar (default: when on a terminal).
     """
     folder = corpus_dir(seed, size)
-    rows = _read_manifest(folder)
+    rows = read_manifest(folder)
     if rows is None:
         generate(folder, seed, size, n_jobs=n_jobs, progress=progress)
-        rows = _read_manifest(folder)
+        rows = read_manifest(folder)
         if rows is None:
             raise RuntimeError(f"{folder / MANIFEST}: generation finished but the manifest is incomplete")
+    return manifest_dataset(folder, rows, "speech-digits")
+
+
+def manifest_dataset(folder: Path, rows: list[tuple[str, str, str, str]], name: str) -> Dataset:
+    """The Dataset of a synthetic corpus's manifest rows (path, text, speaker, split)."""
     return Dataset(
         X=[str(folder / path) for path, _, _, _ in rows],
         y=[text for _, text, _, _ in rows],
         groups=[speaker for _, _, speaker, _ in rows],
         split=[split for _, _, _, split in rows],
         task="speech",
-        name="speech-digits",
+        name=name,
         source=str(folder),
     )
 
@@ -180,10 +186,10 @@ def generate(
             results[futures[future]] = future.result()
             bar.update(n_clips)
         bar.close()
-    _write_tsv(folder / VOICES, ["speaker", "accent", "variant", "rate", "pitch", "pitch_range", "split"],
+    write_tsv(folder / VOICES, ["speaker", "accent", "variant", "rate", "pitch", "pitch_range", "split"],
                [list(asdict(v).values()) for v in voices])
     rows = [row for index in range(n_voices) for row in results[index]]
-    return _write_tsv(folder / MANIFEST, ["path", "text", "speaker", "split"], rows)
+    return write_tsv(folder / MANIFEST, ["path", "text", "speaker", "split"], rows)
 
 
 def digit_string(rng: np.random.Generator, max_digits: int = 7) -> str:
@@ -244,21 +250,14 @@ def _degrade(audio: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     audio = np.append(audio[0], audio[1:] - tilt * audio[:-1]).astype(np.float32)
     speech_rms = float(np.sqrt(np.mean(audio[lead:-tail] ** 2))) + 1e-9
     snr_db = rng.uniform(20.0, 45.0)
-    noise = _coloured_noise(rng, audio.size, slope=rng.uniform(0.0, 1.5))
+    noise = coloured_noise(rng, audio.size, rng.uniform(0.0, 1.5), SAMPLE_RATE)
     noise *= speech_rms / (float(np.sqrt(np.mean(noise**2))) + 1e-12) * 10 ** (-snr_db / 20)
     audio = audio + noise
     peak = rng.uniform(0.25, 0.95)
     return (audio * (peak / (float(np.max(np.abs(audio))) + 1e-12))).astype(np.float32)
 
 
-def _coloured_noise(rng: np.random.Generator, n: int, slope: float) -> np.ndarray:
-    """Gaussian noise whose power falls as 1 / f**slope: white (0), pink (1), towards brown (2)."""
-    spectrum = np.fft.rfft(rng.standard_normal(n))
-    frequency = np.maximum(np.fft.rfftfreq(n, 1.0 / SAMPLE_RATE), 20.0)
-    return np.fft.irfft(spectrum * frequency ** (-slope / 2), n).astype(np.float32)
-
-
-def _write_tsv(path: Path, header: list[str], rows) -> Path:
+def write_tsv(path: Path, header: list[str], rows) -> Path:
     """Write a tab-separated file atomically (temporary name, then rename)."""
     with atomic_path(path) as temporary, open(temporary, "w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle, delimiter="\t", lineterminator="\n")
@@ -267,7 +266,7 @@ def _write_tsv(path: Path, header: list[str], rows) -> Path:
     return path
 
 
-def _read_manifest(folder: Path) -> list[tuple[str, str, str, str]] | None:
+def read_manifest(folder: Path) -> list[tuple[str, str, str, str]] | None:
     """The manifest's rows, or None when it is missing, malformed or names a missing clip."""
     path = folder / MANIFEST
     if not path.exists():

@@ -50,10 +50,16 @@ class ReportSection:
     confusion: reference to ``f(confusion_file_content) -> (labels, matrix) | None``, the square
     count matrix the report draws from a ``confusion_<pipeline>.json``.
     size_label: the x axis of its learning curves ("training items", "training speakers").
+    examples: reference to ``f(cells: list[dict]) -> str``, the task's example outputs as an HTML
+    fragment (figures inline): ``cells`` are the finished cells of one experiment (each
+    ``{"spec", "result"}``), those of each pipeline's first split and seed holding under
+    ``result["examples"]`` a few test items with their targets and predictions; None: the report
+    shows no examples for the task.
     """
 
     confusion: Any
     size_label: str
+    examples: Any = None
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,8 @@ own train / val / test files win, as everywhere) and learning curves grow by sen
 
 Data: a folder of parallel files ``<split>.<language>[.gz]`` whose name ends in the language
 pair (``corpus.de-en``: German into English), a tsv manifest with ``source`` and ``target``
-columns, or the built-in ``multi30k`` (German into English).
+columns, or the built-in ``multi30k`` (German, English, French, Czech; German into English unless
+``--source`` / ``--target`` choose another pair, as they do for any folder of several languages).
 """
 
 from . import ReportSection, Task, register_task
@@ -26,7 +27,9 @@ TRANSLATION = register_task(Task(
     scores="e2elab.translation.datasets:translation_scores",
     explainers={"end-to-end": "e2elab.explain.translation_end_to_end:explain_translation_end_to_end",
                 "traditional": "e2elab.explain.translation_traditional:explain_translation_traditional"},
-    report=ReportSection(confusion="e2elab.translation.datasets:no_confusion", size_label="training sentence pairs"),
+    report=ReportSection(confusion="e2elab.translation.datasets:no_confusion", size_label="training sentence pairs",
+                         examples="e2elab.report.translation_examples:translation_examples"),
     holdout="items",
     inputs="e2elab.translation.datasets:command_line_sentences",
+    claims="e2elab.translation.datasets:is_parallel_source",
 ))

@@ -26,6 +26,8 @@ from ..errors import DataError, ManifestError
 MAX_TOKENS = 400
 MAX_CHARS = 10_000
 MULTI30K_FOLDER = "multi30k"
+# File extensions that look like language codes but name documents kept beside the corpus (README.txt).
+NOT_LANGUAGES = frozenset({"txt", "md", "rst", "pdf", "csv", "tsv", "log", "sh", "py"})
 
 
 @dataclass
@@ -89,7 +91,7 @@ def read_lines(path: str | Path) -> list[str]:
     return lines
 
 
-def _problem(sentence: str, max_tokens: int, max_chars: int) -> str | None:
+def sentence_problem(sentence: str, max_tokens: int = MAX_TOKENS, max_chars: int = MAX_CHARS) -> str | None:
     """Why a sentence cannot be used ("empty", "too long"), or None."""
     if not sentence.strip():
         return "empty"
@@ -109,7 +111,7 @@ class _PairCollector:
 
     def add(self, source: str, target: str, split: str, source_place: str, target_place: str):
         for sentence, place in ((source, source_place), (target, target_place)):
-            problem = _problem(sentence, self.max_tokens, self.max_chars)
+            problem = sentence_problem(sentence, self.max_tokens, self.max_chars)
             if problem is None:
                 continue
             if self.on_error == "skip":
@@ -134,7 +136,8 @@ def _folder_files(folder: Path) -> dict[tuple[str, str], Path]:
     for path in sorted(folder.iterdir()):
         name = path.name.removesuffix(".gz")
         stem, dot, language = name.rpartition(".")
-        if path.is_file() and dot and stem and language.isalpha() and len(language) <= 3:
+        if (path.is_file() and dot and stem and language.isalpha() and len(language) <= 3
+                and language.lower() not in NOT_LANGUAGES):
             if (stem, language) in files:
                 raise DataError(folder, f"has both {files[(stem, language)].name} and {path.name}; keep one")
             files[(stem, language)] = path

@@ -28,7 +28,7 @@ from ..params import DEVICE, Choice, Int, Real
 from ..registry import register_pipeline
 from .beam import Hypothesis, beam_search
 from .metrics import bleu
-from .pairs import sentence_list, usable_pairs
+from .pairs import language_pair, sentence_list, usable_pairs
 from .progress import progress_bar
 from .seq2seq_training import AveragedNetwork, PairBatches, identity, pad_sequences, training_step, validate
 from .subwords import BOS, EOS, SPECIAL_TOKENS, SubwordCodec
@@ -37,6 +37,9 @@ from .transformer import IncrementalDecoder, Seq2SeqTransformer
 
 # However long the source, no output grows past this many subwords: decoding time stays bounded.
 MAX_OUTPUT_TOKENS = 256
+# A longer source is refused: attention costs grow with its square, and a sentence this long
+# (several hundred words) is far outside anything the network was trained on.
+MAX_SOURCE_TOKENS = 1024
 # Parameters that change how a run is shown or where it runs, or only how it decodes: they do
 # not make it another training run.
 NOT_TRAINING = {"device", "checkpoint_dir", "progress", "beam_size", "length_penalty", "max_length_a",
@@ -113,15 +116,18 @@ class TransformerTranslator(PipelineMixin, BaseEstimator):
 
     # ---- training ------------------------------------------------------------------------------
 
-    def fit(self, X, y, validation_data=None):
+    def fit(self, X, y, validation_data=None, languages=None):
         """Learn the subwords and the network from source sentences X and their translations y.
 
         validation_data: (sources, targets) for early stopping; without it, `validation_fraction`
         of the pairs is held out (none when that leaves fewer than 10 pairs to validate on).
+        languages: the (source, target) language codes of the pairs, kept as ``languages_`` (and
+        saved with the model) so that it says what it translates; None: not known.
         """
         from ..nn import TrainConfig, seed_everything, train
 
         self._validate_params()
+        self.languages_ = language_pair(languages)
         sources, targets, skipped = usable_pairs(self, X, y)
         if validation_data is not None:
             val_sources, val_targets = (_sentences(part, f"validation_data[{i}]")
@@ -189,14 +195,16 @@ class TransformerTranslator(PipelineMixin, BaseEstimator):
         return [detail["translation"] for detail in self.predict_details(X)]
 
     def predict_details(self, X) -> list[dict]:
-        """Per sentence: the best translation and its log-probability and length-normalised score."""
+        """Per sentence: the best translation, its log-probability and length-normalised score, and the
+        model's language pair."""
         self._check_fitted()
         out = []
         for hypotheses in self.translate(_sentences(X, "X")):
             best = hypotheses[0] if hypotheses else None
             out.append({"translation": self.subwords_.target.decode(best.tokens) if best else "",
                         "log_prob": float(best.log_prob) if best else None,
-                        "score": float(best.score) if best else None})
+                        "score": float(best.score) if best else None,
+                        "languages": list(self.languages_) if self.languages_ else None})
         return out
 
     def score(self, X, y) -> float:
@@ -208,6 +216,10 @@ class TransformerTranslator(PipelineMixin, BaseEstimator):
         """The beam's finished hypotheses (target ids, log-probability, score) per sentence, best first."""
         self._check_fitted()
         sources = [ids + [EOS] for ids in self.subwords_.source.encode(_sentences(X, "X", allow_empty=True))]
+        for index, source in enumerate(sources):
+            if len(source) > MAX_SOURCE_TOKENS:
+                raise DataError(f"X[{index}]", f"is too long to translate: {len(source)} subwords, at most "
+                                               f"{MAX_SOURCE_TOKENS}; split it into sentences")
         results: list[list[Hypothesis]] = [[] for _ in sources]
         if not sources:
             return results
@@ -295,7 +307,8 @@ class TransformerTranslator(PipelineMixin, BaseEstimator):
             weights.pop("source_embedding.weight")
         arrays = {f"network/{k}": v.detach().cpu().numpy() for k, v in weights.items()}
         meta = {"subwords": self.subwords_.to_json(), "history": self.history_, "best_epoch": self.best_epoch_,
-                "n_parameters": self.n_parameters_, "skipped": self.skipped_}
+                "n_parameters": self.n_parameters_, "skipped": self.skipped_,
+                "languages": list(self.languages_) if self.languages_ else None}
         return ModelState(meta=meta, arrays=arrays)
 
     @classmethod
@@ -305,6 +318,7 @@ class TransformerTranslator(PipelineMixin, BaseEstimator):
         model.subwords_ = SubwordCodec.from_json(meta["subwords"])
         model.history_, model.best_epoch_ = meta["history"], meta["best_epoch"]
         model.n_parameters_ = meta["n_parameters"]
+        model.languages_ = language_pair(meta.get("languages"))  # models saved before languages were kept: None
         model.network_ = model._build_network()
         weights = {k[len("network/"):]: torch.from_numpy(np.array(v)) for k, v in state.arrays.items()
                    if k.startswith("network/")}

@@ -7,7 +7,7 @@ one raises DataError naming it ("training item 3"), or is skipped and counted un
 
 from __future__ import annotations
 
-from ..errors import DataError
+from ..errors import DataError, ParameterError
 from .datasets import read_sentence
 
 
@@ -40,3 +40,15 @@ def usable_pairs(model, X, y, what: str = "training") -> tuple[list[str], list[s
     if not kept_sources:
         raise DataError(None, f"no usable {what} sentence pairs")
     return kept_sources, kept_targets, skipped
+
+
+def language_pair(languages) -> tuple[str, str] | None:
+    """`languages` as the (source, target) language codes a translator is trained for, or None
+    (not known); anything but two non-empty codes is refused."""
+    if languages is None:
+        return None
+    pair = tuple(languages) if not isinstance(languages, str) else ()
+    if len(pair) != 2 or not all(isinstance(code, str) and code.strip() for code in pair):
+        raise ParameterError(f"languages must be a (source, target) pair of language codes such as "
+                             f"('de', 'en'), not {languages!r}")
+    return pair

@@ -6,7 +6,7 @@
 
 Each step was designed by hand and trained on its own, where the end-to-end translator learns one
 network from sentence pairs. `fit(X, y)` takes source sentences and their translations (strings);
-the weights are tuned on `validation` pairs when given to `fit`, else on pairs held out from the
+the weights are tuned on `validation_data` pairs when given to `fit`, else on pairs held out from the
 training data (and not used for the tables).
 """
 
@@ -28,7 +28,7 @@ from .decoder import (DEFAULT_WEIGHTS, FEATURES, PASS_THROUGH, Derivation, Stack
                       translation_options)
 from .language_model import KneserNeyLM
 from .lexicon import Lexicon
-from .pairs import sentence_list, usable_pairs
+from .pairs import language_pair, sentence_list, usable_pairs
 from .phrase_table import FEATURES as PHRASE_FEATURES
 from .phrase_table import PhraseTable, build_phrase_table
 from .progress import progress_bar
@@ -90,16 +90,21 @@ class PhraseBasedTranslator(PipelineMixin, BaseEstimator):
 
     # ---- training ------------------------------------------------------------------------------
 
-    def fit(self, X, y, validation=None):
-        """Learn from source sentences `X` and their translations `y`; `validation` is an optional
-        (sources, targets) pair of lists to tune the weights on."""
+    def fit(self, X, y, validation_data=None, languages=None):
+        """Learn from source sentences `X` and their translations `y`.
+
+        validation_data: an optional (sources, targets) pair of lists to tune the weights on.
+        languages: the (source, target) language codes of the pairs, kept as ``languages_`` (and
+        saved with the model) so that it says what it translates; None: not known.
+        """
         self._validate_params()
+        self.languages_ = language_pair(languages)
         sources, targets, skipped = usable_pairs(self, X, y)
         rng = np.random.default_rng(self.seed)
         tuning_pairs = None
         if self.tune:
-            if validation is not None:
-                dev_sources, dev_targets, _ = usable_pairs(self, *validation, what="validation")
+            if validation_data is not None:
+                dev_sources, dev_targets, _ = usable_pairs(self, *validation_data, what="validation")
                 pick = np.sort(rng.permutation(len(dev_sources))[:self.tune_sentences])
                 tuning_pairs = ([dev_sources[i] for i in pick], [dev_targets[i] for i in pick])
             else:
@@ -193,7 +198,8 @@ class PhraseBasedTranslator(PipelineMixin, BaseEstimator):
         return [detail["translation"] for detail in self.predict_details(X)]
 
     def predict_details(self, X) -> list[dict]:
-        """Per sentence: its translation and the decoder's score (the weighted sum of its features)."""
+        """Per sentence: its translation, the decoder's score (the weighted sum of its features) and
+        the model's language pair."""
         self._check_fitted()
         sentences = _check_sentences(X, "input")
         decoder, out = self._decoder(), []
@@ -201,7 +207,8 @@ class PhraseBasedTranslator(PipelineMixin, BaseEstimator):
             for sentence in sentences:
                 tokens, derivation = self._translate(sentence, decoder)
                 out.append({"translation": detokenize(capitalise_first(self._output_tokens(tokens, derivation))),
-                            "score": float(derivation.score)})
+                            "score": float(derivation.score),
+                            "languages": list(self.languages_) if self.languages_ else None})
                 bar.update()
         return out
 
@@ -280,7 +287,8 @@ class PhraseBasedTranslator(PipelineMixin, BaseEstimator):
         meta = {"source_vocabulary": self.source_vocabulary_.words, "target_vocabulary": self.target_vocabulary_.words,
                 "source_truecase": self.source_truecaser_.best, "target_truecase": self.target_truecaser_.best,
                 "features": list(FEATURES), "n_training_pairs": self.n_training_pairs_,
-                "tuning_history": self.tuning_history_, "skipped": self.skipped_}
+                "tuning_history": self.tuning_history_, "skipped": self.skipped_,
+                "languages": list(self.languages_) if self.languages_ else None}
         return ModelState(meta=meta, arrays=arrays)
 
     @classmethod
@@ -303,6 +311,7 @@ class PhraseBasedTranslator(PipelineMixin, BaseEstimator):
         model.weights_ = np.asarray(arrays["weights"], dtype=np.float64)
         model.n_training_pairs_ = int(meta["n_training_pairs"])
         model.tuning_history_ = list(meta["tuning_history"])
+        model.languages_ = language_pair(meta.get("languages"))  # models saved before languages were kept: None
         model._record_skipped(meta["skipped"])
         return model
 

@@ -43,7 +43,7 @@ def test_compare_command(stand_ins, digit_folder, tmp_path, capsys):
 def test_curve_command(stand_ins, digit_folder, tmp_path, capsys):
     run = tmp_path / "run"
     code = main(["curve", "image", "--data", str(digit_folder), "--out", str(run), "--sizes", "20,40,80,1.0",
-                 "--seeds", "0,1", "--target", "0.2", "--bootstrap", "20", "--jobs", "2", "--backend", "threading",
+                 "--seeds", "0,1", "--target-error", "0.2", "--bootstrap", "20", "--jobs", "2", "--backend", "threading",
                  "--no-progress"])
     assert code == 0
     out = capsys.readouterr().out

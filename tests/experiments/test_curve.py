@@ -5,7 +5,8 @@ import pytest
 
 from e2elab.errors import RunFolderError
 from e2elab.experiments import curve
-from e2elab.experiments.curve import format_table, parse_sizes, resolve_sizes
+from e2elab.experiments.curve import parse_sizes, resolve_sizes
+from e2elab.experiments.curve_table import format_table
 from e2elab.experiments.schemas import curve_schema, validate
 
 
@@ -62,6 +63,9 @@ def test_parse_and_resolve_sizes():
     assert resolve_sizes(parse_sizes("50,100,0.5,1.0"), 1000, "items") == [50, 100, 500, 1000]
     assert resolve_sizes(None, 5, "groups") == [1, 2, 3, 4, 5]
     assert resolve_sizes(None, 7291, "items")[-1] == 7291
+    # by default 7 log-spaced sizes, from 5 items of each class (at least 50) to the whole pool
+    assert resolve_sizes(None, 1300, "items", n_classes=10) == [50, 86, 148, 255, 439, 755, 1300]
+    assert resolve_sizes(None, 1300, "items", n_classes=20)[0] == 100
     with pytest.raises(ValueError, match="outside"):
         resolve_sizes([2000], 1000, "items")
     with pytest.raises(ValueError, match="not a number"):

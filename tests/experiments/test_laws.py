@@ -79,7 +79,7 @@ def test_no_crossover_in_range_reports_the_extrapolated_one():
     report = laws.crossover_report(end_to_end, traditional, 5, 50)
     assert report["crossover"] is None
     assert report["extrapolated"]["n"] == pytest.approx(100, rel=1e-6)
-    assert "no crossover in range" in report["explanation"] and "extrapolated" in report["explanation"]
+    assert "do not cross in the measured range" in report["explanation"] and "extrapolated" in report["explanation"]
 
 
 def test_no_crossover_when_end_to_end_stays_above():
@@ -91,7 +91,7 @@ def test_no_crossover_when_end_to_end_stays_above():
 def test_no_crossover_when_end_to_end_is_better_throughout():
     report = laws.crossover_report(Law(0.01, 0.5, 0.5), Law(0.05, 1.0, 0.5), 10, 1000)
     assert report["crossover"] is None
-    assert "better over the whole range" in report["explanation"]
+    assert "as good or better throughout" in report["explanation"]
 
 
 def test_crossover_interval_from_bootstrap_pairs():

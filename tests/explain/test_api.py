@@ -10,13 +10,14 @@ import e2elab
 from e2elab.cli import main
 from e2elab.errors import ParameterError
 from e2elab.explain.api import explain, input_names
+from e2elab.image.backbones import Backbone
 
 
 @pytest.fixture(scope="module")
 def cnn(blobs16):
     images, labels = blobs16
-    model = e2elab.make_pipeline("image", "end-to-end", width=8, depth=1, input_size=16, epochs=3, batch_size=16,
-                                 validation_fraction=0.0, augment="none", device="cpu", progress=False, seed=0)
+    model = e2elab.make_pipeline("image", "end-to-end", backbone=Backbone(width=8, depth=1), input_size=16, epochs=3,
+                                 batch_size=16, validation=0.0, augment="none", device="cpu", progress=False, seed=0)
     return model.fit(images, labels)
 
 

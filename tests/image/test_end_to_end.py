@@ -9,10 +9,11 @@ from sklearn.base import clone
 
 import e2elab
 from e2elab.errors import DataError, ImageError
+from e2elab.image.backbones import Backbone
 from e2elab.image.end_to_end import EndToEndImageClassifier
 from e2elab.image.transforms import ImageAugmentation
 
-FAST = dict(width=8, epochs=6, batch_size=8, lr=1e-2, device="cpu", progress=False)
+FAST = dict(backbone=Backbone(width=8), epochs=6, batch_size=8, lr=1e-2, device="cpu", progress=False)
 
 
 @pytest.fixture(autouse=True)
@@ -46,7 +47,7 @@ def _bars(n_per_class=6, size=16, colour=False, seed=0):
 
 def test_overfits_a_few_images():
     X, y = _bars(4)
-    model = EndToEndImageClassifier(**{**FAST, "epochs": 25}, augment="none", validation_fraction=0).fit(X, y)
+    model = EndToEndImageClassifier(**{**FAST, "epochs": 25}, augment="none", validation=0).fit(X, y)
     assert model.score(X, y) == 1.0
     assert list(model.classes_) == ["blob", "horizontal", "vertical"]
     assert model.history_[-1]["train_loss"] < model.history_[0]["train_loss"]
@@ -157,14 +158,14 @@ def test_bad_parameters_are_refused():
     with pytest.raises(ValueError, match="resize"):
         EndToEndImageClassifier(**FAST, resize="stretch").fit(X, y)
     with pytest.raises(ValueError, match="too small"):
-        EndToEndImageClassifier(**FAST, input_size=8, depth=4).fit(X, y)
+        EndToEndImageClassifier(**{**FAST, "backbone": Backbone(width=8, depth=4)}, input_size=8).fit(X, y)
     with pytest.raises(ValueError, match="optimizer"):
         EndToEndImageClassifier(**FAST, optimizer="adam").fit(X, y)
 
 
 def test_both_optimizers_train():
     X, y = _bars(4)
-    params = {**FAST, "lr": None, "epochs": 25, "augment": "none", "validation_fraction": 0}
+    params = {**FAST, "lr": None, "epochs": 25, "augment": "none", "validation": 0}
     for optimizer in ("sgd", "adamw"):
         model = EndToEndImageClassifier(**params, optimizer=optimizer).fit(X, y)
         assert model.score(X, y) == 1.0, optimizer
@@ -248,4 +249,4 @@ def test_cpu_preset_pools_after_the_stem_adapts_the_depth_and_saves(tmp_path):
     e2elab.save(model, tmp_path / "model")
     np.testing.assert_array_equal(e2elab.load(tmp_path / "model").predict_proba(X), model.predict_proba(X))
     with pytest.raises(ValueError, match="with preset 'cpu'"):
-        EndToEndImageClassifier(**FAST, preset="cpu", input_size=16, depth=4).fit(X, y)
+        EndToEndImageClassifier(**{**FAST, "backbone": Backbone(width=8, depth=4)}, preset="cpu", input_size=16).fit(X, y)

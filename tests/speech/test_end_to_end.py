@@ -35,7 +35,7 @@ def synthesise(text: str, rng: np.random.Generator) -> np.ndarray:
 
 def tiny(**params) -> EndToEndSpeechRecognizer:
     settings = dict(n_filters=16, width=32, depth=1, dropout=0.0, epochs=60, batch_size=4, lr=1e-2,
-                    validation_fraction=0, augment=False, decoder="greedy", seed=0)
+                    validation=0, augment=False, decoder="greedy", seed=0)
     settings.update(params)
     return EndToEndSpeechRecognizer(**settings)
 
@@ -201,7 +201,7 @@ def test_validation_holds_whole_speakers_out(data):
     X, y = data
     X, y = list(X) * 3, list(y) * 3
     groups = [f"speaker{i % 4}" for i in range(len(y))]
-    model = tiny(epochs=2, validation_fraction=0.25).fit(X, y, groups=groups)
+    model = tiny(epochs=2, validation=0.25).fit(X, y, groups=groups)
     assert len(model.history_) == 2
     assert {"val_loss", "val_wer"} <= set(model.history_[0])
     assert 1 <= model.best_epoch_ <= 2
@@ -253,8 +253,8 @@ def test_resume_runs_only_the_remaining_epochs_and_ends_as_an_uninterrupted_run(
 
 # ----------------------------------------------------------------- figures (slow)
 
-DIGITS_PARAMS = dict(epochs=8, validation_fraction=0)
-FSDD_PARAMS = dict(epochs=40, validation_fraction=0)
+DIGITS_PARAMS = dict(epochs=8, validation=0)
+FSDD_PARAMS = dict(epochs=40, validation=0)
 
 
 @pytest.mark.slow

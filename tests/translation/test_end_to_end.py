@@ -33,7 +33,7 @@ def test_overfits_a_few_pairs_to_exact_translations(fitted):
 
 def test_greedy_and_beam_agree_on_a_model_that_is_sure(fitted):
     greedy = clone(fitted).set_params(beam_size=1)
-    greedy.subwords_, greedy.network_ = fitted.subwords_, fitted.network_
+    greedy.subwords_, greedy.network_, greedy.languages_ = fitted.subwords_, fitted.network_, fitted.languages_
     assert greedy.predict(SOURCES) == TARGETS
 
 
@@ -148,3 +148,27 @@ def test_defaults_are_valid_and_every_parameter_is_constrained():
     TransformerTranslator()._validate_params()
     names = set(inspect.signature(TransformerTranslator.__init__).parameters) - {"self"}
     assert names == set(TransformerTranslator._parameter_constraints)
+
+
+def test_characters_unseen_in_training_are_translated_not_refused(fitted):
+    (translation,) = fitted.predict(["ein hund 犬 läuft 🐕"])
+    assert isinstance(translation, str) and translation  # unknown pieces become <unk>, the rest is translated
+
+
+def test_an_over_long_source_is_refused_before_any_decoding(fitted):
+    from e2elab.translation.end_to_end import MAX_SOURCE_TOKENS
+
+    with pytest.raises(DataError, match=r"X\[1\]: is too long to translate"):
+        fitted.predict(["ein hund läuft", "hund " * MAX_SOURCE_TOKENS])
+
+
+def test_the_language_pair_given_to_fit_is_saved_and_shown(tmp_path):
+    from e2elab.io import load, save
+
+    model = TransformerTranslator(**TINY, epochs=1).fit(SOURCES, TARGETS, languages=("de", "en"))
+    loaded = load(save(model, tmp_path / "model"))
+    assert loaded.languages_ == ("de", "en")
+    assert loaded.predict_details(SOURCES[:1])[0]["languages"] == ["de", "en"]
+    assert TransformerTranslator(**TINY, epochs=1).fit(SOURCES, TARGETS).languages_ is None
+    with pytest.raises(ParameterError, match="pair of language codes"):
+        TransformerTranslator(**TINY, epochs=1).fit(SOURCES, TARGETS, languages="de-en")

@@ -24,7 +24,7 @@ def translator():
     sources, targets = corpus(400, seed=1)
     dev_sources, dev_targets = corpus(30, seed=2)
     model = PhraseBasedTranslator(tune_sentences=20, tune_rounds=1, n_best=10, progress=False)
-    return model.fit(sources, targets, validation=(dev_sources, dev_targets))
+    return model.fit(sources, targets, validation_data=(dev_sources, dev_targets))
 
 
 def test_translates_new_sentences_of_the_language(translator):
@@ -103,7 +103,7 @@ def test_multi30k_german_to_english(shared_data):
     train, val, test = data.subset("train"), data.subset("val"), data.subset("test_2016_flickr")
     start = time.perf_counter()
     model = PhraseBasedTranslator(progress=False).fit(train.sources, train.targets,
-                                                      validation=(val.sources, val.targets))
+                                                      validation_data=(val.sources, val.targets))
     training_minutes = (time.perf_counter() - start) / 60
     start = time.perf_counter()
     score = model.score(test.sources, test.targets)
@@ -111,3 +111,18 @@ def test_multi30k_german_to_english(shared_data):
                       "test_minutes": round((time.perf_counter() - start) / 60, 1),
                       "phrase_pairs": len(model.phrase_table_), "weights": model.weights_.round(3).tolist()}))
     assert score >= 0.20
+
+
+def test_the_language_pair_given_to_fit_is_saved_and_shown(tmp_path):
+    from e2elab.io import load, save
+
+    sources, targets = corpus(40, seed=3)
+    model = PhraseBasedTranslator(tune=False, model1_iterations=1, hmm_iterations=1, progress=False)
+    loaded = load(save(model.fit(sources, targets, languages=["de", "en"]), tmp_path / "model"))
+    assert loaded.languages_ == ("de", "en")
+    assert loaded.predict_details(["Der Hund läuft."])[0]["languages"] == ["de", "en"]
+
+
+def test_characters_unseen_in_training_pass_through(translator):
+    (translation,) = translator.predict(["Der Hund 犬 springt 🐕."])
+    assert "犬" in translation and "🐕" in translation and "dog" in translation
