@@ -98,7 +98,9 @@ def describe(ds, sample: int = DEFAULT_SAMPLE, decode: bool = False, seed: int =
         words = ds.counts()
         summary["vocabulary"] = {"size": len(words), "words": dict(sorted(words.items()))
                                  if len(words) <= 100 else dict(words.most_common(100))}
-        summary["transcripts"] = {"distinct": len(np.unique(ds.y)), "words_per_transcript": _stats([len(t.split()) for t in ds.y])}
+        labelled = [t for t in ds.y if str(t).strip()]  # an empty transcript marks an unlabeled clip
+        summary["transcripts"] = {"distinct": len(set(labelled)), "unlabeled": len(ds.y) - len(labelled),
+                                  "words_per_transcript": _stats([len(t.split()) for t in labelled])}
     summary.update(_describe_items(ds, sample, decode, seed))
     return summary
 
@@ -215,8 +217,11 @@ def format_summary(s: dict) -> str:
         v = s["vocabulary"]
         lines.append(f"  words: {v['size']:,}  ({', '.join(f'{k} {c}' for k, c in list(v['words'].items())[:30])}"
                      f"{', ...' if v['size'] > 30 else ''})")
-        lines.append(f"  distinct transcripts: {s['transcripts']['distinct']:,}; words per transcript "
-                     f"{s['transcripts']['words_per_transcript']['min']:g}-{s['transcripts']['words_per_transcript']['max']:g}")
+        t = s["transcripts"]
+        per = t["words_per_transcript"]
+        lengths = f"{per['min']:g}-{per['max']:g}" if t["distinct"] else "none"
+        lines.append(f"  distinct transcripts: {t['distinct']:,}; words per transcript {lengths}"
+                     + (f"; unlabeled clips: {t['unlabeled']:,}" if t["unlabeled"] else ""))
     checked = s["checked"]
     how = f"a random sample of {checked['items']:,} items" if checked["sampled"] else f"all {checked['items']:,} items"
     how += " (decoded)" if checked["decoded"] else " (headers)"

@@ -5,6 +5,12 @@ reading the file (its extension fits the task, it exists, it is listed once, its
 the alphabet) and either keeps it or reports it as bad: with ``on_error="raise"`` the first bad
 entry stops loading with a ManifestError naming the file and line; with ``on_error="skip"`` it
 is left out and listed in ``Dataset.skipped``.
+
+A blank transcript (empty, or only white space) marks an unlabeled clip, kept with the transcript
+"" for semi-supervised training, but only where training data may be: in a ``val`` or ``test``
+split it is a bad entry, since a held-out clip is scored against its transcript. A transcript
+that is not blank but has no words once normalised ("?!") is a bad entry everywhere: something
+was written, and it was not what the clip says.
 """
 
 from __future__ import annotations
@@ -19,6 +25,7 @@ from .text import normalize_transcript
 
 SPLIT_NAMES = {"train": "train", "training": "train", "val": "val", "valid": "val", "validation": "val", "dev": "val",
                "test": "test", "testing": "test"}
+HELD_OUT_SPLITS = ("val", "test")  # scored against their targets: every item needs one
 ON_ERROR = ("raise", "skip")
 # A fifth of the time a word takes in very fast speech (about 0.15 s at 400 words a minute): a
 # clip shorter than that per word of its transcript is cut or mislabelled, not a hard example.
@@ -124,21 +131,26 @@ class Entries:
             return self.bad(where, f"{path.name}: {item_kind_phrase(kind)} in a {task} data set", path)
         if not is_file(path):
             return self.bad(where, f"file not found: {path}", path)
-        if declared.target_kind == "transcript":
+        split = str(split).strip().lower() if split is not None else None
+        if split is not None and split not in SPLIT_NAMES:
+            return self.bad(where, f"unknown split {split!r} (expected one of {', '.join(SPLIT_NAMES)})", path)
+        if declared.target_kind == "transcript" and not str(target).strip():  # an unlabeled clip
+            if SPLIT_NAMES.get(split) in HELD_OUT_SPLITS:
+                return self.bad(where, f"{path.name}: no transcript in the {SPLIT_NAMES[split]} split; held-out clips are "
+                                       "scored against their transcripts (unlabeled clips belong in training data)", path)
+            target = ""
+        elif declared.target_kind == "transcript":
             try:
                 target = normalize_transcript(target, source=str(where))
             except DataError as err:
                 return self.bad(where, err.reason, path)
             if not target:
-                return self.bad(where, "empty transcript", path)
+                return self.bad(where, "transcript has no words once normalised", path)
             too_short = _too_short_for(path, target) if declared.item_kind == "audio" else None
             if too_short:
                 return self.bad(where, too_short, path)
         elif not str(target).strip():
             return self.bad(where, "empty label", path)
-        split = str(split).strip().lower() if split is not None else None
-        if split is not None and split not in SPLIT_NAMES:
-            return self.bad(where, f"unknown split {split!r} (expected one of {', '.join(SPLIT_NAMES)})", path)
         # The same file twice would be counted twice and could land on both sides of a split.
         first = self._first_seen.get(str(path))
         if first is not None:

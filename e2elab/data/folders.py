@@ -4,8 +4,9 @@
 the transcript (speech, normalised); a sub-folder below the class folder is the group (a
 speaker). Without one, a speech clip is its own group (nothing can be held out better), unless
 ``group_pattern`` (a regular expression over the file name, its first group or the group named
-``group``) says where the speaker is written. Images in an ``unlabeled/`` folder beside the class
-folders have no label (``UNLABELED``, scikit-learn's -1: semi-supervised training uses them).
+``group``) says where the speaker is written. Files in an ``unlabeled/`` folder beside the class
+folders have no label: images get ``UNLABELED`` (scikit-learn's -1), clips the empty transcript;
+semi-supervised training uses them.
 Stray files are listed in ``Dataset.skipped``, never fatal.
 """
 
@@ -72,6 +73,8 @@ def load_folder(folder: str | Path, task: str | None = None, on_error: str = "ra
                 entries.bad(path, f"file name does not match group_pattern {group_pattern!r}", path)
                 continue
             group = match.groupdict().get("group") or (match.group(1) if match.groups() else match.group(0))
-        unlabeled = class_dir.name.lower() == "unlabeled" and get_task(task).target_kind == "class"
-        entries.add(path, path, UNLABELED if unlabeled else class_dir.name, task, group, split)
+        target = class_dir.name
+        if class_dir.name.lower() == "unlabeled":
+            target = UNLABELED if get_task(task).target_kind == "class" else ""
+        entries.add(path, path, target, task, group, split)
     return entries.dataset(task, folder, folder.name)

@@ -1,7 +1,9 @@
 """From a variable number of local descriptors to one fixed-length vector per image.
 
 * A **codebook** of visual words: k-means (MiniBatchKMeans) on a sample of training
-  descriptors, or a diagonal Gaussian mixture for Fisher vectors.
+  descriptors, or a diagonal Gaussian mixture for Fisher vectors. The sample can be drawn from
+  images that arrive chunk by chunk (`FeatureEncoder.fit_chunks`), so that a training set's
+  descriptors are never all held at once; it is the same sample either way.
 * An **encoding** of each image's descriptors against it: ``"bovw"`` counts the nearest word
   (Csurka 2004), ``"vlad"`` sums residuals to the nearest word (Jegou 2010), ``"fisher"``
   takes the gradient of the mixture's log-likelihood with respect to its means and variances
@@ -37,8 +39,14 @@ def sample_descriptors(per_image: list[np.ndarray], max_total: int, seed: int) -
     if not nonempty:
         raise ValueError("no local descriptors in the training images; cannot learn a codebook")
     per = max(1, max_total // len(nonempty))
-    chosen = [d if len(d) <= per else d[np.sort(rng.choice(len(d), per, replace=False))] for d in nonempty]
-    return as_float(np.concatenate(chosen))
+    return as_float(np.concatenate([draw(d, per, rng) for d in nonempty]))
+
+
+def draw(descriptors: np.ndarray, per: int, rng: np.random.Generator) -> np.ndarray:
+    """At most `per` of one image's descriptors, in their order (all of them when they are fewer)."""
+    if len(descriptors) <= per:
+        return descriptors
+    return descriptors[np.sort(rng.choice(len(descriptors), per, replace=False))]
 
 
 def fit_codebook(descriptors: np.ndarray, size: int, seed: int = 0, kind: str = "kmeans") -> dict[str, np.ndarray]:
@@ -184,18 +192,48 @@ class FeatureEncoder(TransformerMixin, BaseEstimator):
         features = [f for f in X if f is not None]
         if not features:
             raise ValueError("no images to learn a codebook from")
+        samples = {name: sample_descriptors([f["local"][name] for f in features], int(self.max_descriptors),
+                                            int(self.seed) + offset)
+                   for offset, name in enumerate(sorted(features[0]["local"]))}
+        return self._fit_codebooks(samples, features[0])
+
+    def fit_chunks(self, chunks, nonempty: dict[str, int]):
+        """Fit on feature dicts that arrive chunk by chunk (an iterable of lists; None for a
+        skipped image), holding one chunk's descriptors at a time.
+
+        `nonempty` counts, per local descriptor, the images that have any: with it each image
+        gives the share of the sample that `fit` gives it, drawn with the same generator in the
+        same order, so both fit the same codebook on the same images.
+        """
+        self._check()
+        names = sorted(nonempty)
+        per = {name: max(1, int(self.max_descriptors) // max(1, nonempty[name])) for name in names}
+        rngs = {name: np.random.default_rng(int(self.seed) + offset) for offset, name in enumerate(names)}
+        drawn: dict[str, list[np.ndarray]] = {name: [] for name in names}
+        example = None
+        for chunk in chunks:
+            for features in (f for f in chunk if f is not None):
+                example = example or features
+                for name in names:
+                    if len(features["local"][name]):
+                        drawn[name].append(draw(features["local"][name], per[name], rngs[name]))
+        if example is None:
+            raise ValueError("no images to learn a codebook from")
+        if not all(drawn.values()):
+            raise ValueError("no local descriptors in the training images; cannot learn a codebook")
+        return self._fit_codebooks({name: as_float(np.concatenate(parts)) for name, parts in drawn.items()}, example)
+
+    def _fit_codebooks(self, samples: dict[str, np.ndarray], example: dict):
+        """Codebooks from each local descriptor's sample; the column layout from one image's features."""
         kind = "gmm" if self.encoding == "fisher" else "kmeans"
-        self.codebooks_ = {}
-        for offset, name in enumerate(sorted(features[0]["local"])):
-            sample = sample_descriptors([f["local"][name] for f in features], int(self.max_descriptors),
-                                        int(self.seed) + offset)
-            self.codebooks_[name] = fit_codebook(sample, int(self.codebook_size), int(self.seed) + offset, kind)
+        self.codebooks_ = {name: fit_codebook(sample, int(self.codebook_size), int(self.seed) + offset, kind)
+                           for offset, (name, sample) in enumerate(sorted(samples.items()))}
         self.local_names_ = sorted(self.codebooks_)
-        self.global_names_ = sorted(features[0]["global"])
+        self.global_names_ = sorted(example["global"])
         self.blocks_ = []
         start = 0
         for name in self.local_names_ + self.global_names_:
-            width = self._width(name, features[0])
+            width = self._width(name, example)
             self.blocks_.append((name, start, start + width))
             start += width
         self.n_features_out_ = start

@@ -11,12 +11,13 @@ which also fits the temperature that calibrates `predict_proba`. The last epoch'
 (the one-cycle schedule ends at a tiny learning rate, and a validation loss without label
 smoothing prefers the less confident early epochs); with a `patience` (``validation=Validation(0.1,
 patience=5)``), training stops early and keeps the best epoch instead.
-All training images are decoded once into uint8 tensors: the source copies (N, C, S_src, S_src)
-that crops are cut from, and (N, C, S, S) at the input size for statistics and validation.
+Training images are decoded once into memory, or streamed from disk while the network trains
+(:mod:`e2elab.image.image_stream`).
 """
 
 from __future__ import annotations
 
+import functools
 import math
 import os
 
@@ -29,24 +30,23 @@ from ..base import ModelState, PipelineMixin, Stage
 from ..data.image import MAX_PIXELS, as_image
 from ..errors import DataError
 from ..nn import OPTIMIZERS
-from ..nn.tensor_batches import TensorBatches, whole_batch
 from ..nn.fine_tuning import FineTuning
 from ..nn.validation import Validation
 from ..params import DEVICE, Choice, Int, Real, flat_params, params_from_saved
 from ..registry import register_pipeline
 from .calibration import calibration_report, fit_temperature
 from .backbones import BACKBONES, Backbone, build_network, input_size_for, load_pretrained, median_short_side
+from .image_stream import ImageFeed
 from .presets import PRESETS
 from .semi_supervised import SEMI_SUPERVISED, fit_with_unlabeled, labelled_mask
 from .transforms import PRESETS as AUGMENTATION_PRESETS
-from .transforms import (RESIZE_MODES, Augment, ImageAugmentation, channel_stats, decode_squares, fit_square,
-                         is_colour, mix_batch, normalise, to_chw, tta_views)
+from .transforms import RESIZE_MODES, Augment, ImageAugmentation, decode_squares, mix_batch, normalise, to_chw, tta_views
 
 SOURCE_SCALE = 2.0  # training crops are cut from copies kept up to this many times the input size
 LABEL_SMOOTHING = 0.1
 # Parameters that do not change what the network learns: a checkpoint folder written under other
 # values of these is still the same run (test-time views and calibration come after training).
-NOT_TRAINING = {"device", "checkpoint_dir", "progress", "tta"}
+NOT_TRAINING = {"device", "checkpoint_dir", "progress", "tta", "num_workers", "cache_dir"}
 
 
 @register_pipeline("image", "end-to-end")
@@ -99,6 +99,8 @@ class EndToEndImageClassifier(PipelineMixin, ClassifierMixin, BaseEstimator):
         An unreadable image or a single-image class raises a DataError, or is skipped and counted.
     max_pixels : int, default=e2elab.data.image.MAX_PIXELS
         Largest image accepted (file or array), in pixels.
+    num_workers, cache_dir : int, str or None, default=0, None
+        Loader processes and a folder of decoded images; either streams images from disk (:mod:`e2elab.image.image_stream`).
     seed : int, default=0
         Seeds the initialisation, batch order, augmentation and validation split.
     """
@@ -112,13 +114,13 @@ class EndToEndImageClassifier(PipelineMixin, ClassifierMixin, BaseEstimator):
         "augment": [Choice("auto", *AUGMENTATION_PRESETS), ImageAugmentation], "tta": ["boolean"], "device": [DEVICE],
         "amp": ["boolean"], "checkpoint_dir": [str, os.PathLike, None], "progress": ["boolean", None],
         "on_error": [Choice("raise", "skip")], "max_pixels": [Int(1)], "seed": [Int(0)], "min_updates": [Int(0), None],
-        "init_from": [str, os.PathLike, FineTuning, None],
+        "init_from": [str, os.PathLike, FineTuning, None], "num_workers": [Int(0)], "cache_dir": [str, os.PathLike, None],
     }
 
     def __init__(self, preset="default", backbone="resnet", semi_supervised=None, input_size=None, resize="pad", epochs=None, batch_size=64, optimizer=None, lr=None,
                  weight_decay=5e-4, validation=0.1, augment="auto", tta=False, device="auto",
                  amp=True, checkpoint_dir=None, progress=None, on_error="raise", max_pixels=MAX_PIXELS, seed=0,
-                 min_updates=None, init_from=None):
+                 min_updates=None, init_from=None, num_workers=0, cache_dir=None):
         self.preset = preset
         self.backbone = backbone
         self.semi_supervised = semi_supervised
@@ -141,6 +143,8 @@ class EndToEndImageClassifier(PipelineMixin, ClassifierMixin, BaseEstimator):
         self.seed = seed
         self.min_updates = min_updates
         self.init_from = init_from
+        self.num_workers = num_workers
+        self.cache_dir = cache_dir
 
     # ---- training ------------------------------------------------------------------------------
 
@@ -164,21 +168,18 @@ class EndToEndImageClassifier(PipelineMixin, ClassifierMixin, BaseEstimator):
         self.input_size_ = init_model.input_size_ if init_model else input_size_for(backbone.name, self.input_size, median_side)
         # Training crops are cut from a larger copy when the images have the pixels for it.
         source_size = int(min(self.input_size_ * SOURCE_SCALE, max(self.input_size_, median_side)))
-        squares, kept, skipped = decode_squares(X, source_size, self.resize, self.on_error, self._show_progress(),
-                                                "decoding training images", self.max_pixels)
-        y = y[kept]
+        feed = ImageFeed(self, X, source_size)  # decoded into memory, or streamed from disk while training
+        y, skipped = feed.read(y)
         keep, skipped = self._drop_small_classes(y, skipped, "image")
-        squares, y = [squares[i] for i in keep], y[keep]
+        feed.keep(keep)
+        y = y[keep]
         self._record_skipped(skipped, "training image")
         if init_model is None and not recipe.pretrained and len(y):
             warn_if_small(int(np.unique(y, return_counts=True)[1].min()), MIN_IMAGES_PER_CLASS, "images in the smallest class")
-        self.channels_ = init_model.channels_ if init_model else recipe.channels or (3 if any(is_colour(sq) for sq in squares) else 1)
-        sources = to_chw(squares, self.channels_)  # (N, C, S_source, S_source) uint8
-        images = sources if source_size == self.input_size_ else to_chw(
-            [fit_square(sq, self.input_size_, self.resize) for sq in squares], self.channels_)  # (N, C, S, S) uint8
+        self.channels_ = init_model.channels_ if init_model else recipe.channels or feed.channels()
         self.classes_ = np.array(sorted(set(y.tolist())))
         targets = torch.as_tensor(np.searchsorted(self.classes_, y), dtype=torch.long)
-        self.mean_, self.std_ = (list(recipe.mean), list(recipe.std)) if recipe.mean else channel_stats(images)
+        self.mean_, self.std_ = (list(recipe.mean), list(recipe.std)) if recipe.mean else feed.statistics(self.channels_)
         self.policy_ = ImageAugmentation.of(self.augment, self.channels_)
         halvings = int(math.log2(self.input_size_)) - 1 - int(PRESETS[self.preset].stem_pool)
         self.depth_ = int(backbone.depth) if backbone.depth else max(1, min(4, halvings))
@@ -201,17 +202,17 @@ class EndToEndImageClassifier(PipelineMixin, ClassifierMixin, BaseEstimator):
                              lr=recipe.lr_for(optimizer) if self.lr is None else float(self.lr),
                              weight_decay=self.weight_decay, patience=validation.patience, monitor="val_loss",
                              keep="best" if validation.patience else "last",
-                             device=self.device, amp=bool(self.amp), cpu_amp=True,
+                             device=self.device, amp=bool(self.amp), cpu_amp=True, num_workers=self.num_workers,
                              seed=self.seed, checkpoint_dir=self.checkpoint_dir, progress=self._show_progress(),
                              **fine_tuning_config(self))
-        train_set = TensorBatches(sources[fit_idx], targets[fit_idx])
-        val_set = TensorBatches(images[val_idx], targets[val_idx]) if len(val_idx) else None
-        result = train(self.network_, train_set, self._training_step(augment), config, val_data=val_set,
-                       validate=self._validate, collate_fn=whole_batch,
-                       resume_key=self._run_key(sources, targets) if self.checkpoint_dir else None)
+        train_set, val_set = feed.datasets(targets, fit_idx, val_idx, self.channels_)
+        result = train(self.network_, train_set, feed.step(self._training_step(augment)), config, val_data=val_set,
+                       validate=feed.validate(self._validate), collate_fn=feed.collate,
+                       resume_key=self._run_key(feed.fingerprint(), targets) if self.checkpoint_dir else None)
+        self._record_skipped(skipped + feed.skipped)  # with the images that failed to decode mid-epoch (on_error="skip")
         self.history_, self.best_epoch_ = result.history, result.best_epoch
         self.network_.cpu().eval()
-        self._fit_temperature(val_set)
+        self._fit_temperature(val_set, feed)
         return self
 
     def _training_step(self, augment: Augment):
@@ -250,13 +251,14 @@ class EndToEndImageClassifier(PipelineMixin, ClassifierMixin, BaseEstimator):
         views = tta_views(x, self.policy_.flip)
         return torch.stack([module(v.contiguous(memory_format=torch.channels_last)) for v in views]).mean(0)
 
-    def _fit_temperature(self, val_set):
+    def _fit_temperature(self, val_set, feed: ImageFeed):
         self.temperature_, self.calibration_ = 1.0, None
         if val_set is None:
             return
-        loader = torch.utils.data.DataLoader(val_set, batch_size=256, collate_fn=whole_batch)
+        loader = torch.utils.data.DataLoader(val_set, batch_size=256, collate_fn=feed.collate)
+        logits_of = feed.validate(functools.partial(self._logits_of, tta=bool(self.tta)))
         with torch.no_grad():
-            logits, labels = self._logits_of(self.network_, loader, torch.device("cpu"), tta=bool(self.tta))
+            logits, labels = logits_of(self.network_, loader, torch.device("cpu"))
         self.temperature_ = fit_temperature(logits, labels)
         self.calibration_ = calibration_report(logits, labels, self.temperature_)
 
@@ -380,12 +382,12 @@ class EndToEndImageClassifier(PipelineMixin, ClassifierMixin, BaseEstimator):
 
     # ---- helpers -------------------------------------------------------------------------------
 
-    def _run_key(self, images: torch.Tensor, targets: torch.Tensor) -> str:
+    def _run_key(self, data: np.ndarray, targets: torch.Tensor) -> str:
         """A digest of the training data and every parameter that shapes training, so that a
         checkpoint folder is resumed only by the run that wrote it."""
         from ..nn.fingerprint import run_fingerprint
 
-        return run_fingerprint([images.numpy(), targets.numpy()], {"classes": self.classes_.tolist()},
+        return run_fingerprint([data, targets.numpy()], {"classes": self.classes_.tolist()},
                                flat_params(self), NOT_TRAINING)
 
     def _build_network(self) -> torch.nn.Module:

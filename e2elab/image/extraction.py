@@ -1,4 +1,4 @@
-"""Descriptor extraction over a whole set of images: in parallel, cached, and counted.
+"""Descriptor extraction over a whole set of images: in parallel, cached, counted, and in chunks.
 
 `DescriptorExtractor` is the first step of the traditional pipeline's scikit-learn Pipeline.
 It learns nothing; `transform` turns raw items (paths or arrays) into one feature dict per
@@ -11,6 +11,11 @@ writes or reads, and because the reuse that matters happens inside one process:
 ``cross_validate`` and ``learning_curve`` clone the pipeline for every fold and size, and every
 clone describes the same images with the same parameters. A path is identified by its absolute
 name, size and modification time (no need to read it); an array by a hash of its bytes.
+
+A large set is described `chunk_size` images at a time (:func:`describe_in_chunks`), so that
+memory holds one chunk's descriptors beside the bounded cache; a caller that needs the
+descriptors twice (a codebook sample, then the encoding) describes the chunks again, which costs
+nothing while the cache holds them.
 """
 
 from __future__ import annotations
@@ -106,11 +111,13 @@ def _describe_batch(items, params, on_error, max_pixels):
 
 
 def describe_all(items, params: ExtractionParams, n_jobs: int | None = 1, on_error: str = "raise",
-                 cache: DescriptorCache | None = CACHE, max_pixels: int = MAX_PIXELS) -> tuple[list, list]:
+                 cache: DescriptorCache | None = CACHE, max_pixels: int = MAX_PIXELS,
+                 first_index: int = 0) -> tuple[list, list]:
     """Feature dicts of all `items` (None where an item was skipped) and the skipped (item, reason) list.
 
     Items not in the cache are described by `n_jobs` joblib workers (loky processes), in batches
-    so that each worker reads and describes many images per message.
+    so that each worker reads and describes many images per message. A skipped array is named by
+    its position, counted from `first_index`.
     """
     from joblib import Parallel, delayed, effective_n_jobs
 
@@ -135,12 +142,28 @@ def describe_all(items, params: ExtractionParams, n_jobs: int | None = 1, on_err
     skipped = []
     for i, (features, reason) in zip(todo, described):
         if features is None:
-            skipped.append((str(items[i]) if isinstance(items[i], (str, Path)) else f"item {i}", reason))
+            skipped.append((str(items[i]) if isinstance(items[i], (str, Path)) else f"item {first_index + i}", reason))
             continue
         results[i] = features
         if cache is not None:
             cache.put(keys[i], features)
     return results, skipped
+
+
+def describe_in_chunks(items: list, params: ExtractionParams, chunk_size: int, n_jobs: int | None = 1,
+                       on_error: str = "raise", max_pixels: int = MAX_PIXELS):
+    """:func:`describe_all` over `chunk_size` items at a time: yields (positions, features, skipped) per chunk."""
+    for start in range(0, len(items), chunk_size):
+        chunk = items[start:start + chunk_size]
+        features, skipped = describe_all(chunk, params, n_jobs, on_error, max_pixels=max_pixels, first_index=start)
+        yield range(start, start + len(chunk)), features, skipped
+
+
+def summary(features: dict) -> dict:
+    """What reports count about one image's features, without its descriptors: points, local
+    descriptors per kind, and whether the detector fell back to the grid or the image was upsampled."""
+    return {"points": len(features["points"]), "local": {name: len(d) for name, d in features["local"].items()},
+            "fallback": bool(features["fallback"]), "upsampled": bool(features["upsampled"])}
 
 
 class DescriptorExtractor(TransformerMixin, BaseEstimator):

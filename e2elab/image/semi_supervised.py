@@ -1,13 +1,12 @@
 """Unlabeled images in `fit`: scikit-learn's convention (label -1, or None), used by self-training.
 
-Self-training (Yarowsky 1995; Lee 2013's pseudo-labels): train on the labelled images, label the
-unlabeled ones the model is most confident about, train again from the start on both, and repeat
-for `ROUNDS` rounds, each labelling a larger share (up to `SHARE` of the unlabeled images in the
-last). Each round re-labels every unlabeled image with the latest model, so an early mistake can be
-taken back. The images are chosen per class, the most confident ones up to an equal number for
-every class: a fixed probability threshold chose nothing at all where the model was still weak
-(60 labelled flowers5 photos: no calibrated probability reached 0.9), and a class the model favours
-would crowd the others out. The cost is `ROUNDS` + 1 trainings; `self_training_` records each round.
+Self-training with pseudo-labels (:mod:`e2elab.nn.pseudo_labels`): each round trains again from
+the start on the labelled images and the unlabeled ones the model is most confident about, up to
+`SHARE` of the unlabeled images in the last round. The images are chosen per class, the most
+confident ones up to an equal number for every class: a fixed probability threshold chose nothing
+at all where the model was still weak (60 labelled flowers5 photos: no calibrated probability
+reached 0.9), and a class the model favours would crowd the others out. The cost is `ROUNDS` + 1
+trainings; `self_training_` records each round.
 
 Without ``semi_supervised`` the unlabeled images are left out with a warning that says how to
 use them. No labelled image at all is a DataError: there is nothing to learn the classes from.
@@ -15,32 +14,19 @@ use them. No labelled image at all is a DataError: there is nothing to learn the
 
 from __future__ import annotations
 
-import warnings
-
 import numpy as np
 
-from ..data.manifests import UNLABELED
-from ..errors import DataError
+from ..nn.pseudo_labels import ROUNDS, SEMI_SUPERVISED, SHARE, labelled_indices, labelled_mask, self_training
 
-SEMI_SUPERVISED = ("self_training",)
-ROUNDS = 2  # re-labelling rounds after the first, labelled-only training
-SHARE = 0.5  # of the unlabeled images, pseudo-labelled by the last round
-
-
-def labelled_mask(y) -> np.ndarray:
-    """True where an item has a label: not None, not -1 (the number or the text), not empty."""
-    return np.array([not (label is None or str(label).strip() in (UNLABELED, "")) for label in y], dtype=bool)
+__all__ = ["SEMI_SUPERVISED", "fit_with_unlabeled", "labelled_mask", "labelled_only", "most_confident_per_class",
+           "self_train"]
 
 
 def labelled_only(X: list, y, labelled: np.ndarray, why: str | None) -> tuple[list, np.ndarray]:
     """The labelled items of (X, y) (labels keep their type: numbers stay numbers); warns that the
     unlabeled ones are left out, saying `why`, unless `why` is None. No labelled item is a DataError."""
-    if not labelled.any():
-        raise DataError(None, f"all {len(X)} training images are unlabeled (label -1 or None); "
-                              "at least two labelled images per class are needed")
-    if why is not None and not labelled.all():
-        warnings.warn(f"left out {int((~labelled).sum())} unlabeled training image(s): {why}", stacklevel=3)
-    return [X[i] for i in np.flatnonzero(labelled)], np.asarray(np.asarray(y, dtype=object)[labelled].tolist())
+    kept = labelled_indices(labelled, "training images", "at least two labelled images per class are needed", why)
+    return [X[i] for i in kept], np.asarray(np.asarray(y, dtype=object)[kept].tolist())
 
 
 def fit_with_unlabeled(estimator, X: list, y, labelled: np.ndarray):
@@ -57,19 +43,16 @@ def self_train(estimator, X_labelled: list, y_labelled: np.ndarray, X_unlabeled:
     """Self-training with pseudo-labels (see the module docstring); `estimator.fit` must accept
     fully labelled data. Sets ``self_training_``: per round, the pseudo-labels used and the
     unlabeled images left out."""
-    estimator.fit(X_labelled, y_labelled)
-    history = [{"round": 0, "pseudo_labelled": 0, "left_out": len(X_unlabeled)}]
-    previous = None
-    for round_ in range(1, rounds + 1):
-        probabilities = estimator.predict_proba(X_unlabeled)  # (U, K) calibrated
-        chosen, pseudo = most_confident_per_class(probabilities, estimator.classes_, share * round_ / rounds)
-        if not len(chosen) or (previous is not None and np.array_equal(chosen, previous[0])
-                               and np.array_equal(pseudo, previous[1])):
-            break  # nothing to add, or the same set again: another round would train the same model
-        previous = chosen, pseudo
-        estimator.fit(X_labelled + [X_unlabeled[i] for i in chosen], np.concatenate([y_labelled, pseudo]))
-        history.append({"round": round_, "pseudo_labelled": len(chosen), "left_out": len(X_unlabeled) - len(chosen)})
-    estimator.self_training_ = history
+
+    def fit(round_: int, chosen: np.ndarray, pseudo: np.ndarray) -> None:
+        # Round 0 fits the labels as they are: a concatenation would turn them into objects.
+        estimator.fit(X_labelled + [X_unlabeled[i] for i in chosen],
+                      np.concatenate([y_labelled, pseudo]) if len(chosen) else y_labelled)
+
+    def pseudo_label(round_share: float) -> tuple[np.ndarray, np.ndarray]:
+        return most_confident_per_class(estimator.predict_proba(X_unlabeled), estimator.classes_, round_share)
+
+    estimator.self_training_ = self_training(fit, pseudo_label, len(X_unlabeled), share, rounds)
     return estimator
 
 

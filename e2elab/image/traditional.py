@@ -14,6 +14,11 @@ SVM on images resized to 32x32. Otherwise it uses dense SIFT words over a 1x1 + 
 plus HSV colour histograms per cell, with the chi-squared-kernel SVM. For local descriptors,
 images with a shorter side under 64 pixels are upsampled to 64 first, and photographs larger than
 512 pixels are shrunk.
+
+Memory: descriptors are computed `chunk_size` images at a time, and each chunk is encoded to its
+vectors before the next is described, so only the encoded matrix (N, F) grows with the data. The
+codebook sample is drawn chunk by chunk too (:meth:`FeatureEncoder.fit_chunks`), the same sample as
+with all descriptors at once, so the chunk size changes memory, never the model.
 """
 
 from __future__ import annotations
@@ -34,7 +39,7 @@ from ..params import Choice, Int, Real
 from ..registry import register_pipeline
 from .descriptors import GLOBAL_DESCRIPTORS, parse_descriptors
 from .encoding import ENCODINGS, FeatureEncoder
-from .extraction import DescriptorExtractor, describe_all
+from .extraction import DescriptorExtractor, describe_in_chunks, summary
 from .keypoints import DETECTORS
 from .selection import FeatureSelector
 from .semi_supervised import labelled_mask, labelled_only
@@ -58,6 +63,7 @@ class TraditionalImageClassifier(PipelineMixin, ClassifierMixin, BaseEstimator):
     finding fewer falls back to the dense grid; 0 never falls back, and an image without points
     then encodes to an empty histogram); image_size (side of the square that whole-image
     descriptors see; None = chosen from the data); n_jobs (descriptor extraction workers);
+    chunk_size (images whose descriptors are held at once, in fit and predict);
     on_error ("raise" | "skip" unreadable images and single-image classes while fitting);
     max_pixels (largest image accepted, file or array, in pixels); seed.
 
@@ -72,12 +78,12 @@ class TraditionalImageClassifier(PipelineMixin, ClassifierMixin, BaseEstimator):
         "k": [Int(1), Choice("all")], "classifier": [Choice(*CLASSIFIERS)], "C": [Real(0, closed="neither")],
         "step": [Int(1)], "sizes": [tuple, list], "min_points": [Int(0)], "image_size": [Int(8), None],
         "n_jobs": [Int(1), Int(None, -1), None], "on_error": [Choice("raise", "skip")], "max_pixels": [Int(1)],
-        "seed": [Int(0)],
+        "seed": [Int(0)], "chunk_size": [Int(1)],
     }
 
     def __init__(self, detector="dense", descriptor="auto", encoding="bovw", codebook_size=200, pyramid=(1, 2),
                  selection=None, k=1000, classifier="auto", C=10.0, step=8, sizes=(16, 32), min_points=5,
-                 image_size=None, n_jobs=1, on_error="raise", max_pixels=MAX_PIXELS, seed=0):
+                 image_size=None, n_jobs=1, on_error="raise", max_pixels=MAX_PIXELS, seed=0, chunk_size=1000):
         self.detector = detector
         self.descriptor = descriptor
         self.encoding = encoding
@@ -95,6 +101,7 @@ class TraditionalImageClassifier(PipelineMixin, ClassifierMixin, BaseEstimator):
         self.on_error = on_error
         self.max_pixels = max_pixels
         self.seed = seed
+        self.chunk_size = chunk_size
 
     # ---- fitting -------------------------------------------------------------------------------
 
@@ -125,30 +132,37 @@ class TraditionalImageClassifier(PipelineMixin, ClassifierMixin, BaseEstimator):
         X, y = [X[i] for i in keep], y[keep]
         self._resolve(X)
         extractor = self._extractor()
-        features, unreadable = describe_all(X, extractor.params(), self.n_jobs, self.on_error,
-                                            max_pixels=self.max_pixels)
-        if unreadable:
-            readable = [i for i, f in enumerate(features) if f is not None]
-            X, y, features = [X[i] for i in readable], y[readable], [features[i] for i in readable]
-            keep, skipped = self._drop_small_classes(y, skipped + unreadable, "image")
-            X, y, features = [X[i] for i in keep], y[keep], [features[i] for i in keep]
+        summaries = {}  # position -> what the report counts, for every readable image
+        for positions, features, unreadable in self._chunks(X, extractor, self.on_error):
+            summaries.update((i, summary(f)) for i, f in zip(positions, features) if f is not None)
+            skipped += unreadable
+        if len(summaries) < len(X):
+            readable = sorted(summaries)
+            X, y = [X[i] for i in readable], y[readable]
+            keep, skipped = self._drop_small_classes(y, skipped, "image")
+            X, y = [X[i] for i in keep], y[keep]
+            summaries = {i: summaries[readable[i]] for i in keep}
+        summaries = list(summaries.values())
         self._record_skipped(skipped, "training image")
         encoder = FeatureEncoder(encoding=self.encoding, codebook_size=self.codebook_size, pyramid=tuple(self.pyramid),
                                  normalisation=self.normalisation_, seed=self.seed)
-        encoded = encoder.fit_transform(features)
+        local_names = summaries[0]["local"] if summaries else {}
+        encoder.fit_chunks((features for _, features, _ in self._chunks(X, extractor)),
+                           {name: sum(s["local"][name] > 0 for s in summaries) for name in local_names})
+        encoded = np.concatenate([encoder.transform(features) for _, features, _ in self._chunks(X, extractor)])
         selector = FeatureSelector(method=self.selection, k=self.k, seed=self.seed).fit(encoded, y)
         classifier = self._classifier().fit(selector.transform(encoded), y)
         self.pipeline_ = Pipeline([("extract", extractor.fit(X)), ("encode", encoder), ("select", selector),
                                    ("classify", classifier)])
         self.classes_ = classifier.classes_
-        self.fit_report_ = _report(features)
+        self.fit_report_ = _report(summaries)
         self.fit_report_["skipped"] = self.n_skipped_
         if self.fit_report_["fallback"]:
-            warnings.warn(f"{self.fit_report_['fallback']} of {len(features)} training images had too few "
+            warnings.warn(f"{self.fit_report_['fallback']} of {len(summaries)} training images had too few "
                           f"{self.detector} keypoints and were described on the dense grid instead", stacklevel=2)
         if self.fit_report_["upsampled"]:
             log.info("%d of %d training images were upsampled to a %d-pixel shorter side before description",
-                     self.fit_report_["upsampled"], len(features), extractor.min_side)
+                     self.fit_report_["upsampled"], len(summaries), extractor.min_side)
         return self
 
     def _resolve(self, X):
@@ -172,6 +186,10 @@ class TraditionalImageClassifier(PipelineMixin, ClassifierMixin, BaseEstimator):
         self.normalisation_ = "l1" if self.classifier_ == "chi2" else "power-l2"
         self.image_size_ = int(self.image_size) if self.image_size else (32 if small else 128)
 
+    def _chunks(self, X: list, extractor: DescriptorExtractor, on_error: str = "raise"):
+        """(positions, feature dicts, skipped) of `chunk_size` images at a time."""
+        return describe_in_chunks(X, extractor.params(), int(self.chunk_size), self.n_jobs, on_error, self.max_pixels)
+
     def _extractor(self) -> DescriptorExtractor:
         return DescriptorExtractor(descriptors=self.descriptor_, detector=self.detector, step=self.step,
                                    sizes=tuple(self.sizes), min_points=self.min_points, global_size=self.image_size_,
@@ -192,14 +210,16 @@ class TraditionalImageClassifier(PipelineMixin, ClassifierMixin, BaseEstimator):
 
     # ---- prediction ----------------------------------------------------------------------------
 
-    def _features(self, X):
-        features = self.pipeline_.named_steps["extract"].transform(list(X))
-        self.prediction_report_ = _report(features)  # diagnostic: counts for the last batch predicted
-        return features
-
     def _selected(self, X) -> np.ndarray:
+        """The selected features (N, K) of raw items, described and encoded a chunk at a time."""
         steps = self.pipeline_.named_steps
-        return steps["select"].transform(steps["encode"].transform(self._features(X)))
+        X, chunk, rows, summaries = list(X), int(self.chunk_size), [], []
+        for start in range(0, max(len(X), 1), chunk):
+            features = steps["extract"].transform(X[start:start + chunk])
+            summaries += [summary(f) for f in features]
+            rows.append(steps["select"].transform(steps["encode"].transform(features)))
+        self.prediction_report_ = _report(summaries)  # diagnostic: counts for the last batch predicted
+        return np.concatenate(rows)
 
     def predict(self, X):
         self._check_fitted()
@@ -315,15 +335,16 @@ class TraditionalImageClassifier(PipelineMixin, ClassifierMixin, BaseEstimator):
         return model
 
 
-def _report(features: list[dict]) -> dict:
-    """Counts a report shows: keypoints per image, detector fallbacks, upsampled and empty images."""
-    counts = np.array([len(f["points"]) for f in features]) if features else np.zeros(0)
-    has_local = bool(features) and bool(features[0]["local"])
-    return {"images": len(features),
+def _report(summaries: list[dict]) -> dict:
+    """Counts a report shows, from each image's :func:`~e2elab.image.extraction.summary`:
+    keypoints per image, detector fallbacks, upsampled and empty images."""
+    counts = np.array([s["points"] for s in summaries]) if summaries else np.zeros(0)
+    has_local = bool(summaries) and bool(summaries[0]["local"])
+    return {"images": len(summaries),
             "keypoints": {"mean": float(counts.mean()) if has_local else 0.0, "min": int(counts.min()) if has_local else 0,
                           "max": int(counts.max()) if has_local else 0},
-            "fallback": int(sum(bool(f["fallback"]) for f in features)),
-            "upsampled": int(sum(bool(f["upsampled"]) for f in features)),
+            "fallback": sum(s["fallback"] for s in summaries),
+            "upsampled": sum(s["upsampled"] for s in summaries),
             "no_keypoints": int((counts == 0).sum()) if has_local else 0}
 
 

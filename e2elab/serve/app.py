@@ -1,7 +1,8 @@
 """The FastAPI app of ``e2elab serve``: the page, and a JSON API over the loaded models.
 
 ``GET /health``, ``GET /models``, ``POST /predict`` (one or many files, or a sentence),
-``POST /explain`` and ``POST /stages`` (one input, one model); OpenAPI at ``/docs``. Every error is
+``POST /explain`` and ``POST /stages`` (one input, one model); the OpenAPI description at
+``/openapi.json``, read at ``/docs`` (a page with no external assets, unlike FastAPI's). Every error is
 ``{"error": {"code", "message"}}`` (:mod:`.errors`); every limit is in :class:`.limits.Limits`;
 model work runs on a bounded pool (:mod:`.pool`), so a burst is answered with 503s, not a hang.
 """
@@ -54,7 +55,8 @@ def create_app(models: dict[str, ServedModel], limits: Limits | None = None, wor
         yield
         pool.shutdown()
 
-    app = FastAPI(title="e2elab", version=__version__, lifespan=lifespan,
+    # FastAPI's Swagger and ReDoc pages load their scripts from a CDN; /docs is served below instead.
+    app = FastAPI(title="e2elab", version=__version__, lifespan=lifespan, docs_url=None, redoc_url=None,
                   description="Both pipelines of every loaded task side by side: answers, explanations, stages.")
     app.state.models, app.state.limits, app.state.pool = models, limits, pool
     install_error_handlers(app)
@@ -91,6 +93,10 @@ def create_app(models: dict[str, ServedModel], limits: Limits | None = None, wor
     @app.get("/", include_in_schema=False)
     async def page():
         return FileResponse(STATIC / "index.html")
+
+    @app.get("/docs", include_in_schema=False)
+    async def api_docs():
+        return FileResponse(STATIC / "docs.html")
 
     @app.get("/health", summary="Whether the server answers, and how busy it is")
     async def health():

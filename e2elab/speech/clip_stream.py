@@ -31,14 +31,11 @@ from ..data.audio import audio_duration
 from ..errors import AudioError
 from ..nn.batching import length_bucketed_batches
 from ..nn.item_cache import ItemCache, item_key
-from ..nn.streaming import SkipLedger, StreamedItems, readable_collate
+from ..nn.streaming import STREAM_ABOVE_BYTES, SkipLedger, StreamedItems, readable_collate
 from .augment import SpeechAugmentation
 from .clips import read_clip
 from .ctc_batches import ClipDataset
 
-# A decoded corpus (float32 at the working rate) larger than this is streamed even when the user
-# asked for neither workers nor a cache: 1 GiB is 9 hours of audio at 8 kHz, 4.6 hours at 16 kHz.
-STREAM_ABOVE_BYTES = 1 << 30
 
 
 @dataclass(frozen=True)

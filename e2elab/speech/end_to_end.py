@@ -20,6 +20,7 @@ from ..base import ModelState, SpeechRecognizerMixin, Stage
 from ..data.text import normalize_transcript
 from ..errors import AudioError, DataError
 from ..nn.fine_tuning import FineTuning
+from ..nn.pseudo_labels import SEMI_SUPERVISED, labelled_mask
 from ..nn.validation import Validation
 from ..params import DEVICE, Choice, Int, Real, flat_params, params_from_saved
 from ..registry import register_pipeline
@@ -31,6 +32,7 @@ from .ctc_batches import ctc_step, ctc_validation, pad_batch
 from .ctc_decode import LexiconTrie, WordNgramLM
 from .ctc_decoding import DECODERS, CTCDecoding
 from .model import SpeechCTCModel
+from .semi_supervised import fit_with_unlabeled_clips
 
 log = logging.getLogger(__name__)
 
@@ -100,6 +102,8 @@ class EndToEndSpeechRecognizer(SpeechRecognizerMixin, BaseEstimator):
         :class:`~e2elab.nn.fine_tuning.FineTuning` that also freezes or slows all but its output layer.
     num_workers, cache_dir : int, str or None, default=0, None
         Loader processes and a folder of decoded clips; either streams clips from disk (:mod:`e2elab.speech.clip_stream`).
+    semi_supervised : {"self_training"} or None, default=None
+        What unlabeled training clips (transcript None, -1 or blank) are for (:mod:`e2elab.speech.semi_supervised`).
     seed : int, default=0
         Seeds the initialisation, batch order, augmentation and validation split.
     """
@@ -112,15 +116,15 @@ class EndToEndSpeechRecognizer(SpeechRecognizerMixin, BaseEstimator):
         "augment": ["boolean", SpeechAugmentation, None], "decoder": [Choice(*DECODERS), CTCDecoding],
         "words": [list, tuple, set, None], "max_seconds": [Real(0, closed="neither"), None],
         "on_error": [Choice("raise", "skip")], "device": [DEVICE], "checkpoint_dir": [str, os.PathLike, None],
-        "progress": ["boolean", None], "init_from": [str, os.PathLike, FineTuning, None],
-        "num_workers": [Int(0)], "cache_dir": [str, os.PathLike, None], "seed": [Int(0)],
+        "progress": ["boolean", None], "init_from": [str, os.PathLike, FineTuning, None], "seed": [Int(0)],
+        "num_workers": [Int(0)], "cache_dir": [str, os.PathLike, None], "semi_supervised": [Choice(*SEMI_SUPERVISED), None],
     }
 
     def __init__(self, sample_rate=8000, frontend="sinc", n_filters=40, width=128, depth=2, dropout=0.15,
                  epochs=None, min_updates=None, batch_size=32, lr=3e-3, weight_decay=5e-4, validation=0.0,
                  augment=True, decoder="lexicon", words=None, max_seconds=30.0,
                  on_error="raise", device="auto", checkpoint_dir=None, progress=None, init_from=None,
-                 num_workers=0, cache_dir=None, seed=0):
+                 num_workers=0, cache_dir=None, semi_supervised=None, seed=0):
         self.sample_rate = sample_rate
         self.frontend = frontend
         self.n_filters = n_filters
@@ -144,6 +148,7 @@ class EndToEndSpeechRecognizer(SpeechRecognizerMixin, BaseEstimator):
         self.init_from = init_from
         self.num_workers = num_workers
         self.cache_dir = cache_dir
+        self.semi_supervised = semi_supervised
         self.seed = seed
 
     def _batch_seconds(self) -> float:
@@ -188,6 +193,8 @@ class EndToEndSpeechRecognizer(SpeechRecognizerMixin, BaseEstimator):
         self._validate_params()
         if len(X) != len(y):
             raise DataError(None, f"{len(X)} clips but {len(y)} transcripts")
+        if not (labelled := labelled_mask(y)).all():  # clips without a transcript: `semi_supervised` says what for
+            return fit_with_unlabeled_clips(self, X, y, groups, labelled)
         source = fine_tuning_source(self, ARCHITECTURE)
         self.vocabulary_ = CharVocabulary()
         torch.manual_seed(self.seed)
@@ -223,7 +230,8 @@ class EndToEndSpeechRecognizer(SpeechRecognizerMixin, BaseEstimator):
         self.model_.to("cpu").eval()
         self.history_, self.best_epoch_ = result.history, result.best_epoch
 
-        self.lexicon_ = sorted({w for t in texts for w in t.split()} | self._extra_words())
+        extra_words = {w for entry in self.words or () for w in normalize_transcript(entry, source="words").split()}
+        self.lexicon_ = sorted({w for t in texts for w in t.split()} | extra_words)
         lm_order = CTCDecoding.of(self.decoder).lm_order
         self.lm_ = WordNgramLM.fit(texts, order=lm_order) if lm_order else None
         self._prepare_decoder()
@@ -246,8 +254,7 @@ class EndToEndSpeechRecognizer(SpeechRecognizerMixin, BaseEstimator):
                 padded = self._padded(wave)
                 frames = -(-len(padded) // self.model_.samples_per_frame)
                 if frames < ctc_frames_needed(labels):
-                    raise too_short(name, len(wave) / self.sample_rate, len(text.split()), ctc_frames_needed(labels),
-                                    frames, "CTC")
+                    raise too_short(name, len(wave) / self.sample_rate, len(text.split()), ctc_frames_needed(labels), frames, "CTC")
             except DataError as err:
                 self._skip_or_raise(err, skipped, source)
                 continue
@@ -261,9 +268,6 @@ class EndToEndSpeechRecognizer(SpeechRecognizerMixin, BaseEstimator):
 
         arrays = [*waves, *(np.asarray(t, dtype=np.int64) for t in targets), np.asarray(val_idx, dtype=np.int64)]
         return run_fingerprint(arrays, {"alphabet": self.vocabulary_.chars}, flat_params(self), NOT_TRAINING)
-
-    def _extra_words(self) -> set[str]:
-        return {w for entry in self.words or () for w in normalize_transcript(entry, source="words").split()}
 
     def _prepare_decoder(self):
         self.trie_ = LexiconTrie(self.lexicon_, self.vocabulary_.encode)

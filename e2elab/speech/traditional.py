@@ -18,11 +18,12 @@ from sklearn.base import BaseEstimator
 
 from ..base import ModelState, SpeechRecognizerMixin, Stage
 from ..errors import DataError
+from ..nn.pseudo_labels import labelled_indices, labelled_mask
 from ..params import Choice, Int, Real
 from ..registry import register_pipeline
 from .clips import read_clip, too_short
 from .hmm_decode import BigramLM, build_graph, phone_posteriors, segment, viterbi_decode
-from .features import MfccConfig, add_deltas, cmvn, extract, mfcc, working_rate
+from .features import MfccConfig, add_deltas, cmvn, mfcc, working_rate
 from .gmm import DiagGMMBank
 from .lexicon import SILENCE, Lexicon, LexiconError, transcript_words
 from .hmm_training import PhoneModel, train, utterance_units
@@ -113,8 +114,15 @@ class TraditionalSpeechRecognizer(SpeechRecognizerMixin, BaseEstimator):
     def _mfcc_config(self) -> MfccConfig:
         return MfccConfig(sample_rate=self.working_sample_rate(), n_mfcc=int(self.n_mfcc), n_mels=int(self.n_mels), c0=self.c0)
 
-    def _features(self, signals, groups=None) -> list[np.ndarray]:
-        return extract(signals, self._mfcc_config(), groups=groups, cmvn_mode=self.cmvn, cmvn_variance=self.cmvn_variance)
+    def _clip_features(self, signal: np.ndarray) -> np.ndarray:
+        """MFCC + deltas of one waveform, before CMVN, (T, D): computed as each clip is read, so that
+        memory holds one waveform at a time (at most `max_seconds` long) and the features of all."""
+        return add_deltas(mfcc(signal, self._mfcc_config()).astype(np.float64))
+
+    def _normalised(self, features: list[np.ndarray], groups=None) -> list[np.ndarray]:
+        if self.cmvn == "none":
+            return features
+        return cmvn(features, groups if self.cmvn == "speaker" else None, variance=self.cmvn_variance)
 
     def _read(self, item, name: str) -> np.ndarray:
         return read_clip(item, self.working_sample_rate(), self.max_seconds, name)
@@ -135,6 +143,7 @@ class TraditionalSpeechRecognizer(SpeechRecognizerMixin, BaseEstimator):
         can pronounce, a clip too short for its transcript) raises a DataError naming it, or with
         on_error="skip" is skipped and counted in `n_skipped_`, its reason in `skipped_`.
         Utterances with words outside the lexicon are skipped under oov="skip" whatever on_error says.
+        Clips without a transcript (None, -1 or blank: unlabeled) are left out with a warning.
         """
         self._validate_params()
         started = time.perf_counter()
@@ -142,10 +151,13 @@ class TraditionalSpeechRecognizer(SpeechRecognizerMixin, BaseEstimator):
         if len(X) != len(y):
             raise DataError(None, f"got {len(X)} clips but {len(y)} transcripts")
         groups = None if groups is None else list(groups)
+        kept = labelled_indices(labelled_mask(y), "training clips", "give transcripts for some of them",
+                                "the traditional pipeline learns from transcribed clips only")
+        X, y, groups = [X[i] for i in kept], [y[i] for i in kept], None if groups is None else [groups[i] for i in kept]
         self.sample_rate_ = working_rate(X) if self.sample_rate == "auto" else int(self.sample_rate)
         lexicon = Lexicon(self.lexicon, fallback="letters" if self.oov == "letters" else "none")
         skipped: list[tuple[str, str]] = []
-        keep, signals, word_lists = [], [], []
+        keep, features, seconds, word_lists = [], [], [], []
         spelled: set[str] = set()
         pronunciations: dict[str, list[str]] = {}
         for index, (item, text) in enumerate(zip(X, y)):
@@ -161,7 +173,9 @@ class TraditionalSpeechRecognizer(SpeechRecognizerMixin, BaseEstimator):
                             raise LexiconError(name, f"no pronunciation for {word!r} in any lexicon")
                         spelled.update([word] if how == "letters" else [])
                         pronunciations[word] = phones
-                signals.append(self._read(item, name))
+                signal = self._read(item, name)
+                features.append(self._clip_features(signal))
+                seconds.append(len(signal) / self.working_sample_rate())
             except DataError as err:
                 if isinstance(err, LexiconError) and self.oov == "skip":  # skipped whatever on_error says
                     skipped.append((err.source or name, err.reason))
@@ -175,7 +189,7 @@ class TraditionalSpeechRecognizer(SpeechRecognizerMixin, BaseEstimator):
                           stacklevel=2)
         if not keep:
             raise _nothing_usable(skipped)
-        features = self._features(signals, None if groups is None else [groups[i] for i in keep])
+        features = self._normalised(features, None if groups is None else [groups[i] for i in keep])
         used = {w for words in word_lists for w in words}
         self.words_ = sorted(used)
         self.pronunciations_ = {w: pronunciations[w] for w in self.words_}
@@ -183,10 +197,10 @@ class TraditionalSpeechRecognizer(SpeechRecognizerMixin, BaseEstimator):
         phone_index = {p: i for i, p in enumerate(self.phones_)}
         all_units = [utterance_units([self.pronunciations_[w] for w in words], phone_index, self.silence) for words in word_lists]
         usable_feats, usable_units, usable_words = [], [], []
-        for index, signal, feats, units, words in zip(keep, signals, features, all_units, word_lists):
+        for index, duration, feats, units, words in zip(keep, seconds, features, all_units, word_lists):
             needed = sum(1 for _, optional in units if not optional) * int(self.n_states)
             if feats.shape[0] < needed:
-                error = too_short(_name(X[index], index), len(signal) / self.working_sample_rate(), len(words), needed,
+                error = too_short(_name(X[index], index), duration, len(words), needed,
                                   feats.shape[0], "the HMM")
                 self._skip_or_raise(error, skipped)
                 continue
@@ -216,8 +230,8 @@ class TraditionalSpeechRecognizer(SpeechRecognizerMixin, BaseEstimator):
     def _decode_all(self, X, groups=None):
         self._check_fitted()
         X = list(X)
-        signals = [self._read(item, _name(item, i)) for i, item in enumerate(X)]
-        features = self._features(signals, groups)
+        features = self._normalised([self._clip_features(self._read(item, _name(item, i))) for i, item in enumerate(X)],
+                                    groups)
         graph = self._graph()
         out = []
         for feats in features:
@@ -262,8 +276,7 @@ class TraditionalSpeechRecognizer(SpeechRecognizerMixin, BaseEstimator):
 
     def utterance_features(self, signal: np.ndarray) -> np.ndarray:
         """MFCC + deltas of one waveform at the working rate, with CMVN over the utterance (no speaker known).  # (T, D)"""
-        feats = add_deltas(mfcc(signal, self._mfcc_config()).astype(np.float64))
-        return cmvn([feats], None, variance=self.cmvn_variance)[0] if self.cmvn != "none" else feats
+        return self._normalised([self._clip_features(signal)])[0]
 
     def stage_outputs(self, item) -> dict:
         """Every stage's output for one clip (CMVN per utterance, as no speaker is known)."""

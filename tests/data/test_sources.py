@@ -130,7 +130,7 @@ def test_tsv_manifest_resolves_relative_paths(tmp_path):
 @pytest.mark.parametrize("row, problem", [
     ("missing.wav\thi\ts", "file not found"),
     ("a.wav\thi", "expected 3 columns, found 2"),
-    ("a.wav\t\ts", "empty transcript"),
+    ("a.wav\t?!\ts", "transcript has no words once normalised"),
     ("a.wav\t日本\ts", "outside the alphabet"),
     ("\thi\ts", "empty 'path'"),
     ("a.png\thi\ts", "an image file in a speech data set"),

@@ -1,4 +1,4 @@
-"""Unlabeled images in data sources: a folder's `unlabeled/` sub-folder and a manifest's empty label cell."""
+"""Unlabeled items in data sources: a folder's `unlabeled/` sub-folder, a manifest's empty label cell or blank transcript."""
 
 import json
 
@@ -29,13 +29,28 @@ def test_unlabeled_folder_gives_unlabeled_items_and_data_show_counts_them(tmp_pa
     assert summary["items"] == 9 and summary["classes"] == {UNLABELED: 4, "cat": 2, "dog": 3}
 
 
-def test_unlabeled_folder_is_a_transcript_in_speech_data(tmp_path):
+def clip(path):
     import soundfile as sf
 
-    path = tmp_path / "unlabeled" / "a.wav"
-    path.parent.mkdir()
+    path.parent.mkdir(parents=True, exist_ok=True)
     sf.write(path, 0.3 * np.sin(np.arange(8000) / 5), 16000)
-    assert load_dataset(tmp_path).y.tolist() == ["unlabeled"]  # a speech folder's name is its words
+    return path
+
+
+def test_unlabeled_folder_gives_clips_without_a_transcript(tmp_path):
+    clip(tmp_path / "unlabeled" / "a.wav")
+    clip(tmp_path / "yes" / "b.wav")
+    assert sorted(load_dataset(tmp_path).y.tolist()) == ["", "yes"]
+
+
+def test_unlabeled_clips_are_refused_in_a_held_out_split(tmp_path):
+    clip(tmp_path / "train" / "yes" / "a.wav")
+    clip(tmp_path / "train" / "unlabeled" / "b.wav")
+    clip(tmp_path / "test" / "unlabeled" / "c.wav")
+    with pytest.raises(ManifestError, match="c.wav: no transcript in the test split"):
+        load_dataset(tmp_path)
+    ds = load_dataset(tmp_path, on_error="skip")
+    assert ds.y.tolist() == ["", "yes"] and ds.split.tolist() == ["train", "train"] and len(ds.skipped) == 1
 
 
 def test_manifest_empty_label_cell_is_an_unlabeled_image(tmp_path):
@@ -46,11 +61,20 @@ def test_manifest_empty_label_cell_is_an_unlabeled_image(tmp_path):
     assert load_dataset(manifest).y.tolist() == ["cat", UNLABELED, "dog"]
 
 
-def test_manifest_empty_transcript_is_still_an_error(tmp_path):
-    import soundfile as sf
+@pytest.mark.parametrize("text", ["", "   "])
+def test_manifest_blank_transcript_is_an_unlabeled_clip(tmp_path, text):
+    clip(tmp_path / "a.wav")
+    clip(tmp_path / "b.wav")
+    manifest = tmp_path / "m.jsonl"
+    manifest.write_text(json.dumps({"audio_filepath": "a.wav", "text": text}) + "\n"
+                        + json.dumps({"audio_filepath": "b.wav", "text": "Yes."}) + "\n")
+    assert load_dataset(manifest).y.tolist() == ["", "yes"]
 
-    sf.write(tmp_path / "a.wav", 0.3 * np.sin(np.arange(8000) / 5), 16000)
+
+def test_manifest_transcript_without_words_is_still_an_error(tmp_path):
+    clip(tmp_path / "a.wav")
     manifest = tmp_path / "m.tsv"
-    manifest.write_text("path\ttext\na.wav\t\n")
-    with pytest.raises(ManifestError, match="empty transcript"):
+    manifest.write_text("path\ttext\na.wav\t?!\n")
+    with pytest.raises(ManifestError, match="no words once normalised") as caught:
         load_dataset(manifest)
+    assert caught.value.source == f"{manifest}:2"

@@ -90,7 +90,7 @@ def test_registered_and_clonable():
 def test_bad_utterances_are_skipped_and_counted(corpus):
     X, y = corpus
     bad_X = list(X[:10]) + [np.zeros(0, dtype=np.float32), X[0], X[1][:800], X[2]]
-    bad_y = list(y[:10]) + ["ka", "ka 123", "ka lo mi ka lo mi", ""]
+    bad_y = list(y[:10]) + ["ka", "ka 123", "ka lo mi ka lo mi", "?!"]  # "?!": written, but no words
     model = _model(flat_passes=1, passes_per_split=1, on_error="skip")
     with pytest.warns(UserWarning, match="skipped 4 training utterance"):
         model.fit(bad_X, bad_y)
@@ -108,7 +108,7 @@ def test_bad_utterances_are_skipped_and_counted(corpus):
 def test_bad_utterances_raise_by_default(corpus, index, message):
     X, y = corpus
     bad_X = list(X[:10]) + [np.zeros(0, dtype=np.float32), X[0], X[1][:800], X[2]]
-    bad_y = list(y[:10]) + ["ka", "ka 123", "ka lo mi ka lo mi", ""]
+    bad_y = list(y[:10]) + ["ka", "ka 123", "ka lo mi ka lo mi", "?!"]  # "?!": written, but no words
     with pytest.raises(e2elab.errors.DataError, match=message):
         _model(flat_passes=1, passes_per_split=1).fit(bad_X[:10] + [bad_X[index]], bad_y[:10] + [bad_y[index]])
 
