@@ -3,7 +3,9 @@ then one report.
 
 It runs on built-in offline data (`speech-digits`, generated with espeak-ng, and scikit-learn's
 `digits`) so that a fresh machine with no network gets the whole story; `--speech fsdd --image
-usps` (or any folder) uses real data instead. Budgets keep it to minutes on a laptop CPU: the
+usps` (or any folder) uses real data instead. Translation and detection have no offline built-in
+data, so they run only when asked for: `--translation multi30k --detection facemask` (or a folder)
+adds them to the run. Budgets keep it to minutes on a laptop CPU: the
 data are capped, the networks are trained for a few epochs, and `--quick` cuts everything
 further. The point is the shape of the comparison, not record figures (see README for those).
 """
@@ -14,11 +16,12 @@ import json
 import platform
 import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
 
+from .errors import DataError, ParameterError
 from .experiments.runs import write_json
 from .tasks import get_task
 from .version import __version__
@@ -43,6 +46,13 @@ class Budget:
     tasks: dict  # {task name: TaskBudget}, in the order the demo runs them
     seeds: tuple[int, ...]
     explain_items: int
+    # {task name: TaskBudget} of the tasks with no offline data: run, after `tasks`, only when their data is named
+    opt_in: dict = field(default_factory=dict)
+
+    def with_tasks_of(self, data: dict) -> Budget:
+        """This budget running also the opt-in tasks that `data` names data for."""
+        added = {task: self.opt_in[task] for task in self.opt_in if task in data and task not in self.tasks}
+        return replace(self, tasks={**self.tasks, **added})
 
 
 QUICK = Budget(
@@ -56,6 +66,18 @@ QUICK = Budget(
                             params={"end-to-end": {"epochs": 12, "width": 16}, "traditional": {"codebook_size": 64}}),
     },
     seeds=(0,), explain_items=2,
+    opt_in={
+        # A few hundred photos at a reduced input size, a few thousand sentence pairs through a small
+        # Transformer: the shape of the comparison, in minutes; phrase-based tuning is left out.
+        "translation": TaskBudget(max_items=3000, sizes=(0.3, 1.0),
+                                  params={"end-to-end": {"epochs": 4, "vocab_size": 2000, "d_model": 128, "encoder_layers": 2,
+                                                         "decoder_layers": 2, "d_ff": 256},
+                                          "traditional": {"tune": False}}),
+        "detection": TaskBudget(max_items=300, sizes=(0.3, 1.0),
+                                params={"end-to-end": {"epochs": 8, "width": 16, "neck_channels": 24, "input_size": 320,
+                                                       "train_size": 256, "batch_size": 8},
+                                        "traditional": {"mining_rounds": 1}}),
+    },
 )
 FULL = Budget(
     tasks={
@@ -68,32 +90,49 @@ FULL = Budget(
                             params={"end-to-end": {"epochs": 15}, "traditional": {}}),
     },
     seeds=(0,), explain_items=3,
+    opt_in={
+        "translation": TaskBudget(max_items=10000, sizes=(0.1, 0.3, 1.0),
+                                  params={"end-to-end": {"epochs": 8, "vocab_size": 4000, "d_model": 128, "d_ff": 512},
+                                          "traditional": {"tune_sentences": 100}}),
+        "detection": TaskBudget(max_items=640, sizes=(0.25, 0.5, 1.0),
+                                params={"end-to-end": {"epochs": 20, "input_size": 384}, "traditional": {}}),
+    },
 )
 # The built-in offline data of each task: a fresh machine with no network gets the whole story.
 OFFLINE_DATA = {"speech": "speech-digits", "image": "digits"}
 # The real data sets the demo prefers where $E2ELAB_DATA_DIR holds them.
 REAL_DATA = {"speech": "fsdd", "image": "usps"}
+# The real data sets of the opt-in tasks (Budget.opt_in), which have no offline built-in data.
+OPT_IN_DATA = {"translation": "multi30k", "detection": "facemask"}
 
 
-def check_budget(quick: bool = False) -> None:
+def check_budget(budget: Budget) -> None:
     """Build every pipeline of the budget once, so that a bad parameter fails before any data is read."""
     from .experiments.runs import build_pipeline
 
-    for task, budget in (QUICK if quick else FULL).tasks.items():
-        for kind, params in budget.params.items():
+    for task, task_budget in budget.tasks.items():
+        for kind, params in task_budget.params.items():
             build_pipeline(task, kind, dict(params), seed=0)
 
 
-def run_demo(out="runs/demo", quick: bool = False, data: dict | None = None, seed: int = 0, jobs: int = 1) -> Path:
+def run_demo(out="runs/demo", quick: bool = False, data: dict | None = None, seed: int = 0, jobs: int = 1,
+             budget: Budget | None = None) -> Path:
     """Run the demo into `out` and return the path of its report.
 
-    data: {task: built-in name or path} for the tasks whose offline data (OFFLINE_DATA) is to be replaced.
+    data: {task: built-in name or path} for the tasks whose offline data (OFFLINE_DATA) is to be
+    replaced, and for the opt-in tasks (OPT_IN_DATA) to be added to the run.
+    budget: how much to do; None takes QUICK or FULL as `quick` says.
     """
     from .report.html import build_report
 
-    check_budget(quick)
-    budget = QUICK if quick else FULL
+    budget = budget or (QUICK if quick else FULL)
+    unknown = sorted(set(data or {}) - set(budget.tasks) - set(budget.opt_in))
+    if unknown:
+        raise ParameterError(f"the demo has no task {', '.join(map(repr, unknown))}; its tasks are "
+                             f"{', '.join([*budget.tasks, *budget.opt_in])}")
     data = {**OFFLINE_DATA, **(data or {})}
+    budget = budget.with_tasks_of(data)
+    check_budget(budget)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
@@ -188,8 +227,9 @@ def _capped_dataset(task: str, data: str, budget: TaskBudget, seed: int):
 
     dataset = load_dataset(data, **budget.generated.get(data, {}))
     if dataset.task != task:
-        raise ValueError(f"{data} holds {dataset.task} data; the demo needs {task} data here")
-    if get_task(task).holdout == "groups":
+        raise DataError(data, f"holds {dataset.task} data; the demo needs {task} data here")
+    holdout = get_task(task).holdout
+    if holdout == "groups":
         groups = np.unique(dataset.groups)
         if budget.max_groups is not None and len(groups) > budget.max_groups:
             dataset = dataset.subset(subsample_indices(dataset.y, dataset.groups, budget.max_groups, seed=seed, by="group"))
@@ -197,17 +237,22 @@ def _capped_dataset(task: str, data: str, budget: TaskBudget, seed: int):
             rng = np.random.default_rng(seed)
             dataset = dataset.subset(np.sort(rng.choice(len(dataset), budget.max_items, replace=False)))
     elif len(dataset) > budget.max_items:
-        dataset = dataset.subset(subsample_indices(dataset.y, dataset.groups, budget.max_items, seed=seed, by="class"))
+        # Targets that are not classes (boxes, translations) leave nothing to stratify on: random items.
+        by = "item" if holdout == "items" else "class"
+        dataset = dataset.subset(subsample_indices(dataset.y, dataset.groups, budget.max_items, seed=seed, by=by))
     dataset.split = None  # the demo makes its own splits, the same for both pipelines
     return dataset
 
 
 def _write_examples(task: str, items: list, folder: Path) -> None:
-    """The test items the report draws stage by stage; in-memory images are written as PNGs."""
+    """The test items the report draws stage by stage; in-memory images are written as PNGs.
+
+    The report reads the examples as files, so a task whose items are text (sentences) lists none:
+    its diagrams draw the chain of stages, and its examples section shows the test sentences."""
     from PIL import Image
 
     names = []
-    for i, item in enumerate(items):
+    for i, item in enumerate(items if get_task(task).item_kind != "text" else []):
         if isinstance(item, (str, Path)):
             names.append(str(Path(item).resolve()))
         else:

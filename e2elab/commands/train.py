@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 from ..errors import RunFolderError
+from ..tasks import get_task
 from ._arg_types import open_fraction
 from ._common import (add_data_arguments, add_language_arguments, add_task_argument, load_command_data, parse_params,
                       read_key_file)
@@ -55,7 +56,7 @@ def run(args) -> int:
 
     summary = train_save_score(model, dataset, run_dir, data_name=args.data, seed=args.seed, test_size=args.test_size,
                                on_error=args.on_error, sign_key=sign_key)
-    print(f"{summary['metric']} on {summary['n_test']} held-out items: {summary['value']:.4f}  "
+    print(f"{get_task(model.task).error_name} on {summary['n_test']} held-out items: {summary['value']:.4f}  "
           f"(trained in {summary['train_seconds']:.1f} s)")
     print(f"model saved to {summary['model']}")
     return 0

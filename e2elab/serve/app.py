@@ -31,7 +31,8 @@ _INPUT_WORDS = {"image": "an image", "audio": "an audio clip", "text": "a senten
 
 
 def _body(fields: dict[str, str], one_input: bool) -> dict:
-    """The OpenAPI description of a request body the endpoint reads itself (multipart or JSON)."""
+    """The OpenAPI description of a request body the endpoint reads itself (a form or JSON; a
+    URL-encoded form, having no files, takes the fields JSON does)."""
     files = ("one image or audio file" if one_input else "one or more image or audio files (repeat the field)")
     form = {"file": {"type": "string", "format": "binary", "description": files},
             "text": {"type": "string", "description": "a sentence, for translation models"},
@@ -39,6 +40,7 @@ def _body(fields: dict[str, str], one_input: bool) -> dict:
     json_body = {"text": {"type": "string"}, **{name: {"type": "string"} for name in fields}}
     return {"requestBody": {"required": True, "content": {
         "multipart/form-data": {"schema": {"type": "object", "properties": form}},
+        "application/x-www-form-urlencoded": {"schema": {"type": "object", "properties": json_body}},
         "application/json": {"schema": {"type": "object", "properties": json_body}}}}}
 
 

@@ -1,9 +1,10 @@
 """A request's inputs: uploaded files spooled into a private folder and checked, or a sentence.
 
-``POST /predict`` and ``POST /explain`` take either a multipart form (``file`` fields, one or
-many, and text fields) or a JSON object (``{"text": ..., "models": [...]}``) for a client that
-has a sentence and no file. Nothing the client names is used as a path: each file is stored under
-a name the server makes, and the client's name is only echoed back in answers.
+``POST /predict`` and ``POST /explain`` take a multipart form (``file`` fields, one or many, and
+text fields), a URL-encoded form (text fields only, as ``curl -d text=...`` sends) or a JSON
+object (``{"text": ..., "models": [...]}``) for a client that has a sentence and no file. Nothing
+the client names is used as a path: each file is stored under a name the server makes, and the
+client's name is only echoed back in answers.
 """
 
 from __future__ import annotations
@@ -33,6 +34,9 @@ from .limits import (
 
 CHUNK_BYTES = 1 << 16
 TEXT_KIND = "text"
+MULTIPART = "multipart/form-data"
+# A URL-encoded form carries no files, but is what an HTML form or `curl -d` sends a sentence as.
+FORM_TYPES = (MULTIPART, "application/x-www-form-urlencoded")
 
 
 @dataclass
@@ -78,12 +82,12 @@ class ParsedRequest:
 
 
 async def read_request(request: Request, folder: Path, limits: Limits, readable_kinds: tuple[str, ...]) -> ParsedRequest:
-    """The inputs and fields of a multipart or JSON request; files are copied into `folder`."""
+    """The inputs and fields of a multipart, URL-encoded or JSON request; files are copied into `folder`."""
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if content_type == "application/json":
         parsed = _from_json(await request.body())
-    elif content_type == "multipart/form-data":
-        parsed = await _from_form(request, folder, limits, readable_kinds)
+    elif content_type in FORM_TYPES:
+        parsed = await _from_form(request, folder, limits, readable_kinds, multipart=content_type == MULTIPART)
     elif not content_type and not await request.body():
         raise ApiError(400, "empty_request", _WHAT_TO_SEND)
     else:
@@ -118,9 +122,10 @@ def _from_json(body: bytes) -> ParsedRequest:
     return ParsedRequest(inputs=[], fields=fields)
 
 
-async def _from_form(request: Request, folder: Path, limits: Limits, readable_kinds: tuple[str, ...]) -> ParsedRequest:
+async def _from_form(request: Request, folder: Path, limits: Limits, readable_kinds: tuple[str, ...],
+                     multipart: bool) -> ParsedRequest:
     form = await request.form(max_files=limits.max_files, max_fields=32)
-    if not form and int(request.headers.get("content-length") or 0) > 0:
+    if multipart and not form and int(request.headers.get("content-length") or 0) > 0:
         # The parser drops a part whose closing boundary never came, so a cut-off body parses as empty.
         raise ApiError(400, "incomplete_form", "the multipart body holds no complete part: it was cut off, or its "
                                                "boundary does not match the one in the Content-Type header")
