@@ -1,12 +1,14 @@
 """The page in a real browser: headless Chromium (Debian's package, driven by Playwright) uploads a
 clip and a USPS-like digit, sees both pipelines answer each, opens an explanation and the stages,
-and saves the screenshot docs/images/serve.png.
+and saves a screenshot: into the test's temporary folder, or where $E2ELAB_SERVE_SCREENSHOT says
+(README's picture: ``E2ELAB_SERVE_SCREENSHOT=docs/images/serve.png pytest tests/serve/test_browser.py``).
 
 Skips, saying why, where Playwright or /usr/bin/chromium is missing (``apt-get install -y chromium``).
 """
 
 from __future__ import annotations
 
+import os
 import shutil
 import threading
 from pathlib import Path
@@ -17,7 +19,6 @@ import pytest
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                   "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-SCREENSHOT = Path(__file__).resolve().parents[2] / "docs" / "images" / "serve.png"
 WAIT_MS = 60_000  # a generous bound on one model step on a busy machine; never a measured figure
 
 
@@ -69,7 +70,7 @@ def usps_like(digit_png) -> bytes:
     return buffer.getvalue()
 
 
-def test_the_page_shows_both_pipelines_answers_and_an_explanation(browser, server_url, digit_png, clip_wav):
+def test_the_page_shows_both_pipelines_answers_and_an_explanation(browser, server_url, digit_png, clip_wav, tmp_path):
     page = browser.new_page(viewport={"width": 1200, "height": 900})
     page.set_default_timeout(WAIT_MS)
     page.goto(server_url)
@@ -93,9 +94,11 @@ def test_the_page_shows_both_pipelines_answers_and_an_explanation(browser, serve
     page.click("#stages-image-end-to-end")
     page.wait_for_selector("#stages-view-image-end-to-end .stage img")
 
-    SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOT), full_page=True)
+    screenshot = Path(os.environ.get("E2ELAB_SERVE_SCREENSHOT") or tmp_path / "serve.png")
+    screenshot.parent.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(screenshot), full_page=True)
     page.close()
+    assert screenshot.stat().st_size > 0
 
 
 def test_the_page_fits_a_phone_width_window(browser, server_url):
