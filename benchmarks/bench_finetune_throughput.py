@@ -14,13 +14,11 @@ One run each; prints one JSON line with both throughputs and their ratio.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import time
 
 import torch
 import torch.nn.functional as F
-from torch.utils.data import DataLoader
 
 from e2elab.image.backbones import Backbone, load_pretrained
 from e2elab.image.backbones.mobilenet_v2 import IMAGENET_MEAN, IMAGENET_STD, MobileNetV2
@@ -28,6 +26,7 @@ from e2elab.image.transforms import normalise
 from e2elab.nn import TrainConfig, make_optimizer, seed_everything, train
 from e2elab.nn.device import cpu_has_native_bf16
 from e2elab.nn.tensor_batches import TensorBatches, whole_batch
+from timing import plain_training_rate
 
 LR, WEIGHT_DECAY = 1e-3, 5e-4
 
@@ -56,21 +55,9 @@ def e2elab_loop(data, args, bf16: bool) -> float:
 
 def plain_loop(data, args, bf16: bool) -> float:
     module = network(args.weights)
-    device = torch.device(args.device)
-    module.to(device).train()
-    optimizer = make_optimizer(module, LR, WEIGHT_DECAY, "adamw")
-    loader = DataLoader(data, batch_size=args.batch_size, shuffle=True, drop_last=True, collate_fn=whole_batch,
-                        generator=torch.Generator().manual_seed(0))
-    autocast = (lambda: torch.autocast("cpu", dtype=torch.bfloat16)) if bf16 else contextlib.nullcontext
-    started = time.perf_counter()
-    for _ in range(args.epochs):
-        for batch in loader:
-            with autocast():
-                loss = step(module, batch, device)
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
-    return args.epochs * len(loader) * args.batch_size / (time.perf_counter() - started)
+    return plain_training_rate(module, data, step, make_optimizer(module, LR, WEIGHT_DECAY, "adamw"),
+                               batch_size=args.batch_size, epochs=args.epochs, device=args.device, bf16=bf16,
+                               collate_fn=whole_batch)
 
 
 def main():

@@ -13,19 +13,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import time
 
 import numpy as np
 import torch
-
-
-def best_rate(fn, n_items: int, repeats: int) -> float:
-    rates = []
-    for _ in range(repeats):
-        started = time.perf_counter()
-        fn()
-        rates.append(n_items / (time.perf_counter() - started))
-    return max(rates)
+from timing import best_rate
 
 
 def main():

@@ -16,21 +16,12 @@ from __future__ import annotations
 import argparse
 import json
 import tempfile
-import time
 import warnings
 from pathlib import Path
 
 import numpy as np
 import torch
-
-
-def best_rate(fn, n_items: int, repeats: int) -> float:
-    rates = []
-    for _ in range(repeats):
-        started = time.perf_counter()
-        fn()
-        rates.append(n_items / (time.perf_counter() - started))
-    return max(rates)
+from timing import best_rate
 
 
 def image_batches(args, rng):

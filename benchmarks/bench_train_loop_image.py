@@ -20,19 +20,18 @@ with native bfloat16 instructions) and also prints the float32 plain loop, for t
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import time
 
 import torch
 import torch.nn.functional as F
-from torch.utils.data import DataLoader
 
 from e2elab.nn.tensor_batches import TensorBatches, whole_batch
 from e2elab.image.model import ResidualCNN
 from e2elab.image.transforms import normalise
 from e2elab.nn import DEFAULT_LR, OPTIMIZERS, TrainConfig, make_optimizer, seed_everything, train
 from e2elab.nn.device import cpu_has_native_bf16
+from timing import plain_training_rate
 
 MEAN, STD = [0.5, 0.5, 0.5], [0.25, 0.25, 0.25]
 
@@ -59,21 +58,9 @@ def shared_loop(data, args, grad_clip, stem_pool=False) -> float:
 
 def plain_loop(data, args, bf16: bool) -> float:
     module = network(args)
-    device = torch.device(args.device)
-    module.to(device).train()
     optimizer = make_optimizer(module, DEFAULT_LR[args.optimizer], 5e-4, args.optimizer)
-    loader = DataLoader(data, batch_size=args.batch_size, shuffle=True, drop_last=True, collate_fn=whole_batch,
-                        generator=torch.Generator().manual_seed(0))
-    started = time.perf_counter()
-    autocast = (lambda: torch.autocast("cpu", dtype=torch.bfloat16)) if bf16 else contextlib.nullcontext
-    for _ in range(args.epochs):
-        for batch in loader:
-            with autocast():
-                loss = step(module, batch, device)
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
-    return args.epochs * len(loader) * args.batch_size / (time.perf_counter() - started)
+    return plain_training_rate(module, data, step, optimizer, batch_size=args.batch_size, epochs=args.epochs,
+                               device=args.device, bf16=bf16, collate_fn=whole_batch)
 
 
 def main():
