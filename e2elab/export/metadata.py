@@ -81,7 +81,7 @@ def metadata_props(model, fields: dict) -> dict[str, str]:
 
 def read_metadata(props: dict[str, str], path: Path) -> dict:
     """The checked fields of the ONNX file at `path`, from its metadata_props."""
-    import jsonschema
+    from ..model_files.meta import check_schema
 
     if "format" not in props:
         raise ModelIntegrityError(f"{path}: an ONNX file without e2elab metadata (not written by `e2elab export`, "
@@ -97,8 +97,5 @@ def read_metadata(props: dict[str, str], path: Path) -> dict:
     if fields.get("format_version") != FORMAT_VERSION:
         raise ModelIntegrityError(f"{path}: exported in format version {fields.get('format_version')!r}; this e2elab "
                                   f"reads version {FORMAT_VERSION}; export the model again with this version")
-    error = jsonschema.exceptions.best_match(jsonschema.Draft202012Validator(SCHEMA).iter_errors(fields))
-    if error is not None:
-        where = "/".join(str(part) for part in error.absolute_path) or "the metadata"
-        raise ModelIntegrityError(f"{path}: {where}: {' '.join(error.message.split())[:300]}")
+    check_schema(fields, SCHEMA, path, "the metadata")
     return fields

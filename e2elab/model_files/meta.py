@@ -65,8 +65,6 @@ def read_meta(path: Path) -> dict:
 
 def check_meta(meta: dict, path: Path) -> type:
     """Refuse `meta` (read from `path`) unless it is a readable e2elab model; return its pipeline class."""
-    import jsonschema
-
     if meta.get("format") != FORMAT:
         raise ModelIntegrityError(f"{path}: not an e2elab model (format {_short(meta.get('format'))})")
     version = meta.get("format_version")
@@ -78,10 +76,7 @@ def check_meta(meta: dict, path: Path) -> type:
     if version not in READABLE_FORMAT_VERSIONS:
         raise ModelIntegrityError(f"{path}: saved by an older e2elab (format {version}; this e2elab reads format "
                                   f"{_versions()}); retrain it with this version")
-    error = jsonschema.exceptions.best_match(jsonschema.Draft202012Validator(META_SCHEMA).iter_errors(meta))
-    if error is not None:
-        where = "/".join(str(part) for part in error.absolute_path) or "the top level"
-        raise ModelIntegrityError(f"{path}: {where}: {' '.join(error.message.split())[:300]}")
+    check_schema(meta, META_SCHEMA, path, "the top level")
     try:
         return get_pipeline_class(meta["task"], meta["pipeline"])
     except ValueError as err:
@@ -95,3 +90,14 @@ def _versions() -> str:
 def _short(value) -> str:
     text = repr(value)
     return text if len(text) <= 60 else text[:57] + "..."
+
+
+def check_schema(document, schema: dict, path, top: str) -> None:
+    """ModelIntegrityError naming `path` and the offending field when `document` breaks `schema`
+    (`top`: how to name the document itself when the error is at its root)."""
+    import jsonschema
+
+    error = jsonschema.exceptions.best_match(jsonschema.Draft202012Validator(schema).iter_errors(document))
+    if error is not None:
+        where = "/".join(str(part) for part in error.absolute_path) or top
+        raise ModelIntegrityError(f"{path}: {where}: {' '.join(error.message.split())[:300]}")
