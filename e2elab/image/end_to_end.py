@@ -31,6 +31,7 @@ from ..data.image import MAX_PIXELS, as_image
 from ..errors import DataError
 from ..nn import OPTIMIZERS
 from ..nn.fine_tuning import FineTuning
+from ..nn.pseudo_labels import SEMI_SUPERVISED, labelled_mask
 from ..nn.validation import Validation
 from ..params import DEVICE, Choice, Int, Real, flat_params, params_from_saved
 from ..registry import register_pipeline
@@ -38,7 +39,7 @@ from .calibration import calibration_report, fit_temperature
 from .backbones import BACKBONES, Backbone, build_network, input_size_for, load_pretrained, median_short_side
 from .image_stream import ImageFeed
 from .presets import PRESETS
-from .semi_supervised import SEMI_SUPERVISED, fit_with_unlabeled, labelled_mask
+from .semi_supervised import fit_with_unlabeled
 from .transforms import PRESETS as AUGMENTATION_PRESETS
 from .transforms import RESIZE_MODES, Augment, ImageAugmentation, decode_squares, mix_batch, normalise, to_chw, tta_views
 

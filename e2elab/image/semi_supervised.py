@@ -16,10 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..nn.pseudo_labels import ROUNDS, SEMI_SUPERVISED, SHARE, labelled_indices, labelled_mask, self_training
-
-__all__ = ["SEMI_SUPERVISED", "fit_with_unlabeled", "labelled_mask", "labelled_only", "most_confident_per_class",
-           "self_train"]
+from ..nn.pseudo_labels import ROUNDS, SHARE, labelled_indices, self_training
 
 
 def labelled_only(X: list, y, labelled: np.ndarray, why: str | None) -> tuple[list, np.ndarray]:

@@ -42,7 +42,8 @@ from .encoding import ENCODINGS, FeatureEncoder
 from .extraction import DescriptorExtractor, describe_in_chunks, summary
 from .keypoints import DETECTORS
 from .selection import FeatureSelector
-from .semi_supervised import labelled_mask, labelled_only
+from ..nn.pseudo_labels import labelled_mask
+from .semi_supervised import labelled_only
 
 log = logging.getLogger(__name__)
 

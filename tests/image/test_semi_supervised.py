@@ -8,7 +8,8 @@ import pytest
 import e2elab
 from e2elab.errors import DataError
 from e2elab.image.backbones import Backbone
-from e2elab.image.semi_supervised import labelled_mask, labelled_only, most_confident_per_class, self_train
+from e2elab.image.semi_supervised import labelled_only, most_confident_per_class, self_train
+from e2elab.nn.pseudo_labels import labelled_mask
 
 FAST = dict(backbone=Backbone(width=4), epochs=1, batch_size=4, validation=0, device="cpu", progress=False)
 
