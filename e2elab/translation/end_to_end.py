@@ -24,6 +24,7 @@ from ..base import ModelState, PipelineMixin, Stage
 from ..errors import DataError
 from ..nn.batching import length_bucketed_batches
 from ..nn.fingerprint import run_fingerprint
+from ..nn.schedule import planned_epochs, training_length
 from ..params import DEVICE, Choice, Int, Real
 from ..registry import register_pipeline
 from .beam import Hypothesis, beam_search
@@ -40,6 +41,13 @@ MAX_OUTPUT_TOKENS = 256
 # A longer source is refused: attention costs grow with its square, and a sentence this long
 # (several hundred words) is far outside anything the network was trained on.
 MAX_SOURCE_TOKENS = 1024
+# The schedule chosen from the data (`epochs=None`): 12 epochs, as many as Multi30k's 29 k pairs
+# need in batches of 2048 tokens (about 2,900 updates), with a floor of 1,200 updates for a small
+# corpus. A small corpus reaches the floor first by smaller batches, down to 512 tokens (small
+# batches suit little data: more, noisier steps for the same compute), then by more epochs.
+DEFAULT_EPOCHS = 12
+DEFAULT_MIN_UPDATES = 1200
+MIN_BATCH_TOKENS = 512
 # Parameters that change how a run is shown or where it runs, or only how it decodes: they do
 # not make it another training run.
 NOT_TRAINING = {"device", "checkpoint_dir", "progress", "beam_size", "length_penalty", "max_length_a",
@@ -57,7 +65,9 @@ class TransformerTranslator(PipelineMixin, BaseEstimator):
     for an hour of training on Multi30k on a 2-core CPU (about 12 epochs of 256 steps of 2048
     tokens); the "base" Transformer (512 wide, 6 + 6 layers) would cost several times as much per
     step, too much for that hour, and 29 k sentence pairs do not need its capacity.
-    Training: epochs, max_tokens (per batch and side), lr (peak), warmup (fraction of the steps),
+    Training: epochs (None: chosen from the data, see DEFAULT_EPOCHS), min_updates (a floor on
+    optimiser updates, reached by smaller batches first and more epochs second; None: 1,200 when
+    the epochs are chosen from the data, none otherwise), max_tokens (per batch and side), lr (peak), warmup (fraction of the steps),
     weight_decay, label_smoothing, weight_average (decay of the moving average of the weights;
     None: keep the trained weights), validation_fraction (held out from the training pairs for
     early stopping when `fit` gets no validation_data), patience (epochs without a lower
@@ -72,7 +82,7 @@ class TransformerTranslator(PipelineMixin, BaseEstimator):
     _parameter_constraints = {
         "vocab_size": [Int(len(SPECIAL_TOKENS) + 1)], "joint_vocabulary": ["boolean"], "d_model": [Int(2)],
         "heads": [Int(1)], "encoder_layers": [Int(1)], "decoder_layers": [Int(1)], "d_ff": [Int(1)],
-        "dropout": [Real(0, 1, closed="left")], "epochs": [Int(1)], "max_tokens": [Int(1)],
+        "dropout": [Real(0, 1, closed="left")], "epochs": [Int(1), None], "min_updates": [Int(0), None], "max_tokens": [Int(1)],
         "lr": [Real(0, closed="neither")], "warmup": [Real(0, 1, closed="left")], "weight_decay": [Real(0)],
         "label_smoothing": [Real(0, 1, closed="left")], "weight_average": [Real(0, 1, closed="neither"), None],
         "validation_fraction": [Real(0, 1, closed="left")], "patience": [Int(1), None], "beam_size": [Int(1)],
@@ -82,7 +92,7 @@ class TransformerTranslator(PipelineMixin, BaseEstimator):
     }
 
     def __init__(self, vocab_size=8000, joint_vocabulary=True, d_model=256, heads=4, encoder_layers=3,
-                 decoder_layers=3, d_ff=1024, dropout=0.1, epochs=12, max_tokens=2048, lr=1e-3, warmup=0.1,
+                 decoder_layers=3, d_ff=1024, dropout=0.1, epochs=None, min_updates=None, max_tokens=2048, lr=1e-3, warmup=0.1,
                  weight_decay=0.01, label_smoothing=0.1, weight_average=0.998, validation_fraction=0.05,
                  patience=3, beam_size=4, length_penalty=0.6, max_length_a=1.5, max_length_b=10, device="auto",
                  amp=True, checkpoint_dir=None, on_error="raise", progress=None, seed=0):
@@ -95,6 +105,7 @@ class TransformerTranslator(PipelineMixin, BaseEstimator):
         self.d_ff = d_ff
         self.dropout = dropout
         self.epochs = epochs
+        self.min_updates = min_updates
         self.max_tokens = max_tokens
         self.lr = lr
         self.warmup = warmup
@@ -150,20 +161,34 @@ class TransformerTranslator(PipelineMixin, BaseEstimator):
         seed_everything(self.seed)
         module = AveragedNetwork(self._build_network(), self.weight_average)
         # batch_size only sizes validation batches (sentences); training batches are cut by tokens.
-        config = TrainConfig(epochs=self.epochs, batch_size=64, lr=float(self.lr), weight_decay=self.weight_decay,
+        max_tokens, epochs = self._schedule(train_set)
+        config = TrainConfig(epochs=epochs, batch_size=64, lr=float(self.lr), weight_decay=self.weight_decay,
                              warmup=self.warmup, patience=self.patience if val_set else None, monitor="val_loss",
                              keep="best" if val_set else "last", device=self.device, amp=bool(self.amp),
                              cpu_amp=True, seed=self.seed, checkpoint_dir=self.checkpoint_dir, progress=self.progress,
                              drop_last=False)
         result = train(module, train_set, training_step(self.label_smoothing), config, val_data=val_set,
                        validate=validate, collate_fn=identity,
-                       batch_sampler=train_set.token_batches(int(self.max_tokens), self.seed),
+                       batch_sampler=train_set.token_batches(max_tokens, self.seed),
                        resume_key=self._run_key(train_set, val_set))
         self.network_ = module.final().cpu().eval()
         self.history_, self.best_epoch_ = result.history, result.best_epoch
         self.n_parameters_ = sum(p.numel() for p in {id(p): p for p in self.network_.parameters()}.values())
         self._record_skipped(skipped, "training pair")
         return self
+
+    def _schedule(self, train_set: PairBatches) -> tuple[int, int]:
+        """(tokens per batch, epochs) for `train_set` (see DEFAULT_MIN_UPDATES)."""
+        min_updates = self.min_updates
+        if min_updates is None and self.epochs is None:
+            min_updates = DEFAULT_MIN_UPDATES
+        epochs, min_updates = training_length(self.epochs, min_updates, DEFAULT_EPOCHS)
+        max_tokens = int(self.max_tokens)
+        updates = epochs * len(train_set.token_batches(max_tokens, self.seed)(0))
+        if updates < min_updates and max_tokens > MIN_BATCH_TOKENS:
+            max_tokens = max(MIN_BATCH_TOKENS, int(max_tokens * updates / min_updates))
+        per_epoch = len(train_set.token_batches(max_tokens, self.seed)(0))
+        return max_tokens, planned_epochs(epochs, per_epoch, min_updates)
 
     def _hold_out(self, sources, targets):
         """(train sources, train targets, validation sources, validation targets), split at random."""

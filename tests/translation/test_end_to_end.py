@@ -172,3 +172,31 @@ def test_the_language_pair_given_to_fit_is_saved_and_shown(tmp_path):
     assert TransformerTranslator(**TINY, epochs=1).fit(SOURCES, TARGETS).languages_ is None
     with pytest.raises(ParameterError, match="pair of language codes"):
         TransformerTranslator(**TINY, epochs=1).fit(SOURCES, TARGETS, languages="de-en")
+
+
+def _pairs(n):
+    from e2elab.translation.seq2seq_training import PairBatches
+
+    rng = np.random.default_rng(0)
+    return PairBatches([list(rng.integers(5, 50, size=12)) for _ in range(n)],
+                       [list(rng.integers(5, 50, size=14)) for _ in range(n)])
+
+
+def test_schedule_chosen_from_the_data_gives_a_small_corpus_smaller_batches_then_more_epochs():
+    from e2elab.translation.end_to_end import DEFAULT_EPOCHS, DEFAULT_MIN_UPDATES, MIN_BATCH_TOKENS
+
+    small, large = _pairs(1000), _pairs(40000)
+    tokens, epochs = TransformerTranslator(seed=0)._schedule(small)
+    assert tokens == MIN_BATCH_TOKENS
+    assert epochs > DEFAULT_EPOCHS
+    assert epochs * len(small.token_batches(tokens, 0)(0)) >= DEFAULT_MIN_UPDATES
+    assert TransformerTranslator(seed=0)._schedule(large) == (2048, DEFAULT_EPOCHS)  # past the floor already
+
+
+def test_an_explicit_epoch_count_is_kept_unless_a_floor_is_asked_for():
+    from e2elab.translation.end_to_end import MIN_BATCH_TOKENS
+
+    small = _pairs(1000)
+    assert TransformerTranslator(epochs=3)._schedule(small) == (2048, 3)
+    tokens, epochs = TransformerTranslator(epochs=3, min_updates=300)._schedule(small)
+    assert MIN_BATCH_TOKENS <= tokens < 2048 and epochs * len(small.token_batches(tokens, 0)(0)) >= 300
