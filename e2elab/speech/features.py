@@ -14,6 +14,7 @@ spectrum is computed in float32.
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -181,6 +182,27 @@ def add_deltas(features: np.ndarray, order: int = 2, width: int = 2) -> np.ndarr
     return np.concatenate(parts, axis=1)
 
 
+def cmvn_statistics(features: Sequence[np.ndarray], keys: Sequence, variance: bool = False,
+                    eps: float = 1e-8) -> dict:
+    """Per key: (mean (D,), standard deviation (D,) or None), pooled over the utterances sharing it.
+
+    Streams: each utterance is read once for the means and once more for the deviations, so that
+    `features` may be a disk-backed sequence (feature_store.py) of any length.
+    """
+    sums: dict = {}
+    counts: dict = {}
+    for feats, key in zip(features, keys):
+        sums[key] = sums.get(key, 0.0) + feats.sum(axis=0)
+        counts[key] = counts.get(key, 0) + feats.shape[0]
+    means = {key: sums[key] / counts[key] for key in sums}
+    if not variance:
+        return {key: (mean, None) for key, mean in means.items()}
+    squares: dict = {}
+    for feats, key in zip(features, keys):
+        squares[key] = squares.get(key, 0.0) + np.square(feats - means[key]).sum(axis=0)
+    return {key: (means[key], np.sqrt(squares[key] / counts[key] + eps)) for key in means}
+
+
 def cmvn(features: list[np.ndarray], groups=None, variance: bool = False, eps: float = 1e-8) -> list[np.ndarray]:
     """Cepstral mean (and optionally variance) normalisation.
 
@@ -188,23 +210,15 @@ def cmvn(features: list[np.ndarray], groups=None, variance: bool = False, eps: f
     utterance when `groups` is None: removing each speaker's mean removes most of the channel
     and vocal-tract offset that otherwise dominates across speakers.
     """
-    if groups is None:
-        keys = list(range(len(features)))
-    else:
-        keys = list(groups)
-        if len(keys) != len(features):
-            raise ValueError(f"got {len(keys)} groups for {len(features)} utterances")
-    members: dict = {}
-    for index, key in enumerate(keys):
-        members.setdefault(key, []).append(index)
-    out: list[np.ndarray] = [None] * len(features)  # type: ignore[list-item]
-    for indices in members.values():
-        pooled = np.concatenate([features[i] for i in indices], axis=0)  # (sum T, D)
-        mean = pooled.mean(axis=0)
-        std = np.sqrt(pooled.var(axis=0) + eps) if variance else None
-        for i in indices:
-            normed = features[i] - mean
-            out[i] = normed / std if variance else normed
+    keys = list(range(len(features))) if groups is None else list(groups)
+    if len(keys) != len(features):
+        raise ValueError(f"got {len(keys)} groups for {len(features)} utterances")
+    statistics = cmvn_statistics(features, keys, variance, eps)
+    out = []
+    for feats, key in zip(features, keys):
+        mean, std = statistics[key]
+        normed = feats - mean
+        out.append(normed / std if std is not None else normed)
     return out
 
 

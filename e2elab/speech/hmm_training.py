@@ -1,18 +1,19 @@
 """Training phone HMMs from transcripts only: flat start, then embedded re-estimation.
 
-Flat start gives every state the global mean and variance of the training frames: of all of
-them up to FLAT_START_FRAMES, else of that many drawn at random (seeded), so that the start never
-copies a large corpus's frames into one more array. Each
-re-estimation pass builds every utterance's composite HMM (its words' phones, optional
+Flat start gives every state the global mean and variance of the training frames, measured
+streaming (never stacking the corpus into one array). Each re-estimation pass builds every utterance's composite HMM (its words' phones, optional
 silences), aligns it to the frames softly (Baum-Welch: forward-backward posteriors) or hardly
 (Viterbi: best path), and re-estimates all Gaussians and self-loop probabilities from the
 pooled statistics. Between rounds of passes, mixtures are split until they reach the target.
 Utterances go through in batches of similar length so that the E-step is vectorised over
-utterances and states, with Python looping over frames only.
+utterances and states, with Python looping over frames only. `features` is any sequence of
+arrays: a FeatureStore (feature_store.py) reads each batch from disk when the corpus is larger
+than the memory allowed it, so a pass holds one batch at a time.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -22,10 +23,6 @@ from .hmm import Composite, backward, build_composite, forward, make_batch, vite
 from .lexicon import SILENCE
 
 MIN_SELF, MAX_SELF = 0.05, 0.95
-# Frames the flat start's global mean and variance are measured on: 83 minutes of speech at 100
-# frames a second, 156 MB of 39-dimensional float64 frames; a sample this large pins both to
-# well under a percent of their spread.
-FLAT_START_FRAMES = 500_000
 
 
 @dataclass
@@ -64,26 +61,30 @@ def utterance_units(pronunciations: list[list[str]], phone_index: dict[str, int]
     return units
 
 
-def frame_sample(features: list[np.ndarray], max_frames: int, seed: int = 0) -> np.ndarray:
-    """All frames of `features` (T_i, D) stacked, or `max_frames` of them drawn uniformly without
-    replacement, in corpus order, gathered without stacking the rest."""
-    lengths = np.array([len(f) for f in features])
-    if lengths.sum() <= max_frames:
-        return np.concatenate(features, axis=0)
-    chosen = np.sort(np.random.default_rng(seed).choice(int(lengths.sum()), max_frames, replace=False))
-    starts = np.concatenate([[0], np.cumsum(lengths)[:-1]])
-    utterance = np.searchsorted(starts, chosen, side="right") - 1  # non-decreasing, as `chosen` is sorted
-    groups = np.flatnonzero(np.diff(utterance)) + 1
-    rows = np.split(chosen - starts[utterance], groups)
-    return np.concatenate([features[u][r] for u, r in zip(utterance[np.r_[0, groups]], rows)])  # (max_frames, D)
+def feature_lengths(features: Sequence[np.ndarray]) -> np.ndarray:
+    """Frames per utterance: a FeatureStore knows them without reading its utterances back."""
+    known = getattr(features, "lengths", None)
+    return np.asarray(known if known is not None else [f.shape[0] for f in features], dtype=np.int64)
 
 
-def flat_start(features: list[np.ndarray], phones: list[str], n_states: int, var_floor_ratio: float = 0.01,
-               self_prob: float = 0.6, max_frames: int | None = None) -> PhoneModel:
-    """Every state gets the global mean and variance of (a sample of at most `max_frames`, None:
-    FLAT_START_FRAMES) frames; variances are floored at a fraction of it."""
-    frames = frame_sample(features, FLAT_START_FRAMES if max_frames is None else max_frames)
-    mean, variance = frames.mean(0), frames.var(0)
+def global_mean_variance(features: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """Mean and variance over every frame of `features`, (D,) each: two streaming passes, one
+    utterance in memory at a time however large the corpus."""
+    total, count = 0.0, 0
+    for feats in features:
+        total, count = total + feats.sum(axis=0), count + feats.shape[0]
+    mean = total / count
+    squares = 0.0
+    for feats in features:
+        squares = squares + np.square(feats - mean).sum(axis=0)
+    return mean, squares / count
+
+
+def flat_start(features: Sequence[np.ndarray], phones: list[str], n_states: int, var_floor_ratio: float = 0.01,
+               self_prob: float = 0.6) -> PhoneModel:
+    """Every state gets the global mean and variance of all frames; variances are floored at a
+    fraction of it."""
+    mean, variance = global_mean_variance(features)
     floor = np.maximum(var_floor_ratio * variance, 1e-8)
     n_total = len(phones) * n_states
     gmm = DiagGMMBank.flat(n_total, mean, np.maximum(variance, floor))
@@ -103,7 +104,7 @@ def emission_matrix(state_ll: np.ndarray, offsets: np.ndarray, lengths: np.ndarr
     return state_ll[frame_index[:, :, None], state_ids[:, None, :]]
 
 
-def e_step(model: PhoneModel, features: list[np.ndarray], composites: list[Composite], mode: str = "baum-welch",
+def e_step(model: PhoneModel, features: Sequence[np.ndarray], composites: list[Composite], mode: str = "baum-welch",
            batch_size: int = 64, n_jobs: int | None = 1):
     """One pass of statistics: (GMMStats, self-loop counts (S,), occupancy (S,), log-likelihood, frames).
 
@@ -112,8 +113,7 @@ def e_step(model: PhoneModel, features: list[np.ndarray], composites: list[Compo
     """
     if mode not in ("baum-welch", "viterbi"):
         raise ValueError(f"training must be 'baum-welch' or 'viterbi', not {mode!r}")
-    lengths = np.array([f.shape[0] for f in features])
-    batches = _batches(lengths, batch_size)
+    batches = _batches(feature_lengths(features), batch_size)
     if n_jobs == 1:
         parts = [_batch_statistics(model, [features[i] for i in m], [composites[i] for i in m], mode) for m in batches]
     else:
@@ -190,7 +190,7 @@ def reestimate(model: PhoneModel, features, composites, mode: str = "baum-welch"
     return total_ll / max(total_frames, 1)
 
 
-def train(features: list[np.ndarray], units: list[list[tuple[int, bool]]], phones: list[str], n_states: int = 3,
+def train(features: Sequence[np.ndarray], units: list[list[tuple[int, bool]]], phones: list[str], n_states: int = 3,
           n_mixtures: int = 8, flat_passes: int = 4, passes_per_split: int = 2, mode: str = "baum-welch",
           var_floor_ratio: float = 0.01, batch_size: int = 64, skip_prob: float = 0.5, n_jobs: int | None = 1,
           log=None) -> PhoneModel:

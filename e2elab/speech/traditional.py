@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import time
 import warnings
+from collections.abc import Sequence
 
 import numpy as np
 from sklearn.base import BaseEstimator
@@ -23,6 +24,7 @@ from ..params import Choice, Int, Real
 from ..registry import register_pipeline
 from .clips import read_clip, too_short
 from .hmm_decode import BigramLM, build_graph, phone_posteriors, segment, viterbi_decode
+from .feature_store import FeatureStore
 from .features import MfccConfig, add_deltas, cmvn, mfcc, working_rate
 from .gmm import DiagGMMBank
 from .lexicon import SILENCE, Lexicon, LexiconError, transcript_words
@@ -32,6 +34,20 @@ from .hmm_training import PhoneModel, train, utterance_units
 def _nothing_usable(skipped: list[tuple[str, str]]) -> DataError:
     return DataError(None, f"no usable training utterance ({len(skipped)} skipped: "
                            f"{'; '.join(f'{item}: {reason}' for item, reason in skipped[:5])})")
+
+
+class _Subset(Sequence):
+    """Some of a FeatureStore's utterances, in order, with their lengths known without reading them."""
+
+    def __init__(self, store: FeatureStore, positions: list[int]):
+        self.store, self.positions = store, positions
+        self.lengths = store.lengths[positions]
+
+    def __len__(self) -> int:
+        return len(self.positions)
+
+    def __getitem__(self, index):
+        return self.store[self.positions[index]]
 
 
 def _name(item, index: int) -> str:
@@ -61,6 +77,8 @@ class TraditionalSpeechRecognizer(SpeechRecognizerMixin, BaseEstimator):
     lm: "bigram" (from training transcripts) or "loop"; lm_weight, insertion_penalty and beam
         (log-likelihood units) steer the decoder.
     batch_size, n_jobs: utterances per vectorised E-step batch, and joblib threads over batches.
+    feature_memory: MB of features held in memory; a corpus with more goes to a temporary file
+        (TMPDIR) read back a batch at a time, so training memory stays bounded (None: no limit).
     max_seconds: longest clip accepted (None: no limit), in training, prediction and explanations.
     on_error: "raise" on an unusable training utterance, or "skip" it (counted in `n_skipped_`).
     progress: print what training does, step by step (None: when a terminal or notebook shows it).
@@ -77,14 +95,14 @@ class TraditionalSpeechRecognizer(SpeechRecognizerMixin, BaseEstimator):
         "training": [Choice("baum-welch", "viterbi")], "flat_passes": [Int(1)], "passes_per_split": [Int(1)],
         "var_floor": [Real(0, 1, closed="right")], "lm": [Choice("bigram", "loop")], "lm_weight": [Real(0)],
         "insertion_penalty": [Real()], "beam": [Real(0, closed="neither")], "batch_size": [Int(1)],
-        "n_jobs": [Int(1), Int(None, -1), None], "max_seconds": [Real(0, closed="neither"), None],
+        "n_jobs": [Int(1), Int(None, -1), None], "feature_memory": [Real(0, closed="neither"), None], "max_seconds": [Real(0, closed="neither"), None],
         "on_error": [Choice("raise", "skip")], "progress": ["boolean", None],
     }
 
     def __init__(self, sample_rate="auto", n_mfcc=13, n_mels=26, c0="cepstral", cmvn="speaker", cmvn_variance=False,
                  lexicon=None, oov="letters", silence="optional", n_states=3, n_mixtures=8, training="baum-welch",
                  flat_passes=4, passes_per_split=2, var_floor=0.01, lm="bigram", lm_weight=1.0, insertion_penalty=0.0,
-                 beam=500.0, batch_size=64, n_jobs=1, max_seconds=30.0, on_error="raise", progress=None):
+                 beam=500.0, batch_size=64, n_jobs=1, feature_memory=1024, max_seconds=30.0, on_error="raise", progress=None):
         self.sample_rate = sample_rate
         self.n_mfcc = n_mfcc
         self.n_mels = n_mels
@@ -106,6 +124,7 @@ class TraditionalSpeechRecognizer(SpeechRecognizerMixin, BaseEstimator):
         self.beam = beam
         self.batch_size = batch_size
         self.n_jobs = n_jobs
+        self.feature_memory = feature_memory
         self.max_seconds = max_seconds
         self.on_error = on_error
         self.progress = progress
@@ -123,6 +142,16 @@ class TraditionalSpeechRecognizer(SpeechRecognizerMixin, BaseEstimator):
         if self.cmvn == "none":
             return features
         return cmvn(features, groups if self.cmvn == "speaker" else None, variance=self.cmvn_variance)
+
+    def _feature_store(self) -> FeatureStore:
+        limit = None if self.feature_memory is None else int(float(self.feature_memory) * 2**20)
+        return FeatureStore(limit)
+
+    def _normalise_store(self, store: FeatureStore, groups=None) -> FeatureStore:
+        """CMVN as `_normalised` does, applied as the store's utterances are read."""
+        if self.cmvn != "none":
+            store.normalise(groups if self.cmvn == "speaker" else None, variance=self.cmvn_variance)
+        return store
 
     def _read(self, item, name: str) -> np.ndarray:
         return read_clip(item, self.working_sample_rate(), self.max_seconds, name)
@@ -155,9 +184,47 @@ class TraditionalSpeechRecognizer(SpeechRecognizerMixin, BaseEstimator):
                                 "the traditional pipeline learns from transcribed clips only")
         X, y, groups = [X[i] for i in kept], [y[i] for i in kept], None if groups is None else [groups[i] for i in kept]
         self.sample_rate_ = working_rate(X) if self.sample_rate == "auto" else int(self.sample_rate)
-        lexicon = Lexicon(self.lexicon, fallback="letters" if self.oov == "letters" else "none")
         skipped: list[tuple[str, str]] = []
-        keep, features, seconds, word_lists = [], [], [], []
+        with self._feature_store() as store:
+            keep, seconds, word_lists, pronunciations = self._read_training_clips(X, y, store, skipped)
+            self._normalise_store(store, None if groups is None else [groups[i] for i in keep])
+            used = {w for words in word_lists for w in words}
+            self.words_ = sorted(used)
+            self.pronunciations_ = {w: pronunciations[w] for w in self.words_}
+            self.phones_ = sorted({p for w in self.words_ for p in self.pronunciations_[w]} - {SILENCE}) + [SILENCE]
+            phone_index = {p: i for i, p in enumerate(self.phones_)}
+            usable, usable_units, usable_words = [], [], []
+            for position, (index, duration, frames, words) in enumerate(zip(keep, seconds, store.lengths, word_lists)):
+                units = utterance_units([self.pronunciations_[w] for w in words], phone_index, self.silence)
+                needed = sum(1 for _, optional in units if not optional) * int(self.n_states)
+                if frames < needed:
+                    error = too_short(_name(X[index], index), duration, len(words), needed, int(frames), "the HMM")
+                    self._skip_or_raise(error, skipped)
+                    continue
+                usable.append(position)
+                usable_units.append(units)
+                usable_words.append(words)
+            if not usable:
+                raise _nothing_usable(skipped)
+            self._record_skipped(skipped, "training utterance")
+            features = _Subset(store, usable)
+            self._log(f"{len(usable)} utterances, {int(store.lengths[usable].sum())} frames"
+                      f"{' (on disk)' if store.on_disk else ''}, {len(self.phones_)} phones, {len(self.words_)} words")
+            self.model_ = train(features, usable_units, self.phones_, n_states=int(self.n_states),
+                                n_mixtures=int(self.n_mixtures), flat_passes=int(self.flat_passes),
+                                passes_per_split=int(self.passes_per_split), mode=self.training,
+                                var_floor_ratio=float(self.var_floor), batch_size=int(self.batch_size),
+                                n_jobs=self.n_jobs, log=self._log)
+        self.lm_ = BigramLM(self.words_, usable_words, kind=self.lm)
+        self.history_ = self.model_.history
+        self.train_seconds_ = time.perf_counter() - started
+        return self
+
+    def _read_training_clips(self, X, y, store: FeatureStore, skipped: list):
+        """Features of every usable clip into `store`; (their indices in X, durations, word lists,
+        pronunciations of their words). Unusable clips are skipped or raise, as on_error says."""
+        lexicon = Lexicon(self.lexicon, fallback="letters" if self.oov == "letters" else "none")
+        keep, seconds, word_lists = [], [], []
         spelled: set[str] = set()
         pronunciations: dict[str, list[str]] = {}
         for index, (item, text) in enumerate(zip(X, y)):
@@ -174,7 +241,7 @@ class TraditionalSpeechRecognizer(SpeechRecognizerMixin, BaseEstimator):
                         spelled.update([word] if how == "letters" else [])
                         pronunciations[word] = phones
                 signal = self._read(item, name)
-                features.append(self._clip_features(signal))
+                store.append(self._clip_features(signal))
                 seconds.append(len(signal) / self.working_sample_rate())
             except DataError as err:
                 if isinstance(err, LexiconError) and self.oov == "skip":  # skipped whatever on_error says
@@ -186,41 +253,10 @@ class TraditionalSpeechRecognizer(SpeechRecognizerMixin, BaseEstimator):
             word_lists.append(words)
         if spelled:
             warnings.warn(f"{len(spelled)} word(s) in no lexicon, pronounced from their letters: {', '.join(sorted(spelled))}",
-                          stacklevel=2)
+                          stacklevel=3)
         if not keep:
             raise _nothing_usable(skipped)
-        features = self._normalised(features, None if groups is None else [groups[i] for i in keep])
-        used = {w for words in word_lists for w in words}
-        self.words_ = sorted(used)
-        self.pronunciations_ = {w: pronunciations[w] for w in self.words_}
-        self.phones_ = sorted({p for w in self.words_ for p in self.pronunciations_[w]} - {SILENCE}) + [SILENCE]
-        phone_index = {p: i for i, p in enumerate(self.phones_)}
-        all_units = [utterance_units([self.pronunciations_[w] for w in words], phone_index, self.silence) for words in word_lists]
-        usable_feats, usable_units, usable_words = [], [], []
-        for index, duration, feats, units, words in zip(keep, seconds, features, all_units, word_lists):
-            needed = sum(1 for _, optional in units if not optional) * int(self.n_states)
-            if feats.shape[0] < needed:
-                error = too_short(_name(X[index], index), duration, len(words), needed,
-                                  feats.shape[0], "the HMM")
-                self._skip_or_raise(error, skipped)
-                continue
-            usable_feats.append(feats)
-            usable_units.append(units)
-            usable_words.append(words)
-        if not usable_feats:
-            raise _nothing_usable(skipped)
-        self._record_skipped(skipped, "training utterance")
-        self._log(f"{len(usable_feats)} utterances, {sum(f.shape[0] for f in usable_feats)} frames, "
-                  f"{len(self.phones_)} phones, {len(self.words_)} words")
-        self.model_ = train(usable_feats, usable_units, self.phones_, n_states=int(self.n_states),
-                            n_mixtures=int(self.n_mixtures), flat_passes=int(self.flat_passes),
-                            passes_per_split=int(self.passes_per_split), mode=self.training,
-                            var_floor_ratio=float(self.var_floor), batch_size=int(self.batch_size), n_jobs=self.n_jobs,
-                            log=self._log)
-        self.lm_ = BigramLM(self.words_, usable_words, kind=self.lm)
-        self.history_ = self.model_.history
-        self.train_seconds_ = time.perf_counter() - started
-        return self
+        return keep, seconds, word_lists, pronunciations
 
     # ---- decoding -------------------------------------------------------------------------
     def _graph(self):
@@ -230,14 +266,16 @@ class TraditionalSpeechRecognizer(SpeechRecognizerMixin, BaseEstimator):
     def _decode_all(self, X, groups=None):
         self._check_fitted()
         X = list(X)
-        features = self._normalised([self._clip_features(self._read(item, _name(item, i))) for i, item in enumerate(X)],
-                                    groups)
         graph = self._graph()
         out = []
-        for feats in features:
-            state_ll = self.model_.gmm.log_likelihoods(feats)  # (T, S)
-            hyp = viterbi_decode(graph, self.lm_, state_ll, float(self.lm_weight), float(self.insertion_penalty), float(self.beam))
-            out.append((hyp, state_ll))
+        with self._feature_store() as store:
+            for i, item in enumerate(X):
+                store.append(self._clip_features(self._read(item, _name(item, i))))
+            for feats in self._normalise_store(store, groups):
+                state_ll = self.model_.gmm.log_likelihoods(feats)  # (T, S)
+                hyp = viterbi_decode(graph, self.lm_, state_ll, float(self.lm_weight), float(self.insertion_penalty),
+                                     float(self.beam))
+                out.append((hyp, state_ll))
         return graph, out
 
     def predict(self, X, groups=None) -> list[str]:
