@@ -37,6 +37,7 @@ from ..params import DEVICE, Choice, Int, Real, flat_params, params_from_saved
 from ..registry import register_pipeline
 from .calibration import calibration_report, fit_temperature
 from .backbones import BACKBONES, Backbone, build_network, input_size_for, load_pretrained, median_short_side
+from .fixmatch import training_step
 from .image_stream import ImageFeed
 from .presets import PRESETS
 from .semi_supervised import fit_with_unlabeled
@@ -63,7 +64,7 @@ class EndToEndImageClassifier(PipelineMixin, ClassifierMixin, BaseEstimator):
         The CNN from scratch, or ImageNet MobileNetV2 fine-tuned; a
         :class:`~e2elab.image.backbones.Backbone` also sets the CNN's width and depth, the dropout
         before the classifier, and MobileNetV2's weights file.
-    semi_supervised : {"self_training"} or None, default=None
+    semi_supervised : {"self_training", "fixmatch"} or None, default=None
         What unlabeled training images (label -1 or None) are for (:mod:`e2elab.image.semi_supervised`).
     input_size : int or None, default=None
         Side of the square the network sees; None: the training images' median short side,
@@ -108,7 +109,7 @@ class EndToEndImageClassifier(PipelineMixin, ClassifierMixin, BaseEstimator):
 
     _parameter_constraints = {
         "preset": [Choice(*PRESETS)], "backbone": [Choice(*BACKBONES), Backbone],
-        "semi_supervised": [Choice(*SEMI_SUPERVISED), None], 
+        "semi_supervised": [Choice(*SEMI_SUPERVISED), None],
         "input_size": [Int(8), None], "resize": [Choice(*RESIZE_MODES)], "epochs": [Int(1), None], "batch_size": [Int(1)],
         "optimizer": [Choice(*OPTIMIZERS), None], "lr": [Real(0, closed="neither"), None], "weight_decay": [Real(0)],
         "validation": [Real(0, 1, closed="left"), Validation],
@@ -207,7 +208,8 @@ class EndToEndImageClassifier(PipelineMixin, ClassifierMixin, BaseEstimator):
                              seed=self.seed, checkpoint_dir=self.checkpoint_dir, progress=self._show_progress(),
                              **fine_tuning_config(self))
         train_set, val_set = feed.datasets(targets, fit_idx, val_idx, self.channels_)
-        result = train(self.network_, train_set, feed.step(self._training_step(augment)), config, val_data=val_set,
+        step, on_epoch_end = training_step(self, self._training_step(augment), augment, source_size)
+        result = train(self.network_, train_set, feed.step(step), config, val_data=val_set, on_epoch_end=on_epoch_end,
                        validate=feed.validate(self._validate), collate_fn=feed.collate,
                        resume_key=self._run_key(feed.fingerprint(), targets) if self.checkpoint_dir else None)
         self._record_skipped(skipped + feed.skipped)  # with the images that failed to decode mid-epoch (on_error="skip")

@@ -1,4 +1,5 @@
-"""Unlabeled images in `fit`: scikit-learn's convention (label -1, or None), used by self-training.
+"""Unlabeled images in `fit`: scikit-learn's convention (label -1, or None), used by self-training
+or by FixMatch.
 
 Self-training with pseudo-labels (:mod:`e2elab.nn.pseudo_labels`): each round trains again from
 the start on the labelled images and the unlabeled ones the model is most confident about, up to
@@ -7,6 +8,9 @@ confident ones up to an equal number for every class: a fixed probability thresh
 at all where the model was still weak (60 labelled flowers5 photos: no calibrated probability
 reached 0.9), and a class the model favours would crowd the others out. The cost is `ROUNDS` + 1
 trainings; `self_training_` records each round.
+
+FixMatch (:mod:`e2elab.image.fixmatch`, ``semi_supervised="fixmatch"``) trains once, with the
+unlabeled images in every step: a consistency loss between weak and strong augmentations of each.
 
 Without ``semi_supervised`` the unlabeled images are left out with a warning that says how to
 use them. No labelled image at all is a DataError: there is nothing to learn the classes from.
@@ -17,6 +21,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..nn.pseudo_labels import ROUNDS, SHARE, labelled_indices, self_training
+from .fixmatch import fit_fixmatch
 
 
 def labelled_only(X: list, y, labelled: np.ndarray, why: str | None) -> tuple[list, np.ndarray]:
@@ -30,9 +35,13 @@ def fit_with_unlabeled(estimator, X: list, y, labelled: np.ndarray):
     """Fit `estimator` on the labelled items of (X, y), using the unlabeled ones as its
     ``semi_supervised`` parameter says; returns the fitted estimator."""
     if estimator.semi_supervised is None:
-        return estimator.fit(*labelled_only(X, y, labelled, "semi_supervised='self_training' learns from them"))
+        why = "semi_supervised='self_training' or 'fixmatch' learns from them"
+        return estimator.fit(*labelled_only(X, y, labelled, why))
     X_labelled, y_labelled = labelled_only(X, y, labelled, why=None)
-    return self_train(estimator, X_labelled, y_labelled, [X[i] for i in np.flatnonzero(~labelled)])
+    X_unlabeled = [X[i] for i in np.flatnonzero(~labelled)]
+    if estimator.semi_supervised == "fixmatch":
+        return fit_fixmatch(estimator, X_labelled, y_labelled, X_unlabeled)
+    return self_train(estimator, X_labelled, y_labelled, X_unlabeled)
 
 
 def self_train(estimator, X_labelled: list, y_labelled: np.ndarray, X_unlabeled: list, share: float = SHARE,

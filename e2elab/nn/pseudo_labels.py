@@ -19,7 +19,8 @@ import numpy as np
 from ..data.manifests import UNLABELED
 from ..errors import DataError
 
-SEMI_SUPERVISED = ("self_training",)
+# "fixmatch" (e2elab.image.fixmatch) is for images only: it needs strong augmentations, which clips lack.
+SEMI_SUPERVISED = ("self_training", "fixmatch")
 ROUNDS = 2  # re-labelling rounds after the first, labelled-only training
 SHARE = 0.5  # of the unlabeled items, pseudo-labelled by the last round
 

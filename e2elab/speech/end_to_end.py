@@ -20,7 +20,7 @@ from ..base import ModelState, SpeechRecognizerMixin, Stage
 from ..data.text import normalize_transcript
 from ..errors import AudioError, DataError
 from ..nn.fine_tuning import FineTuning
-from ..nn.pseudo_labels import SEMI_SUPERVISED, labelled_mask
+from ..nn.pseudo_labels import labelled_mask
 from ..nn.validation import Validation
 from ..params import DEVICE, Choice, Int, Real, flat_params, params_from_saved
 from ..registry import register_pipeline
@@ -117,7 +117,7 @@ class EndToEndSpeechRecognizer(SpeechRecognizerMixin, BaseEstimator):
         "words": [list, tuple, set, None], "max_seconds": [Real(0, closed="neither"), None],
         "on_error": [Choice("raise", "skip")], "device": [DEVICE], "checkpoint_dir": [str, os.PathLike, None],
         "progress": ["boolean", None], "init_from": [str, os.PathLike, FineTuning, None], "seed": [Int(0)],
-        "num_workers": [Int(0)], "cache_dir": [str, os.PathLike, None], "semi_supervised": [Choice(*SEMI_SUPERVISED), None],
+        "num_workers": [Int(0)], "cache_dir": [str, os.PathLike, None], "semi_supervised": [Choice("self_training"), None],
     }
 
     def __init__(self, sample_rate=8000, frontend="sinc", n_filters=40, width=128, depth=2, dropout=0.15,

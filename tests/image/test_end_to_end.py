@@ -182,8 +182,13 @@ def _epochs_run(monkeypatch) -> list[int]:
 
     epochs, real_train = [], e2elab.nn.train
 
-    def counting_train(*args, **kwargs):
-        return real_train(*args, **kwargs, on_epoch_end=lambda row: epochs.append(row["epoch"]))
+    def counting_train(*args, on_epoch_end=None, **kwargs):
+        def count(row):
+            epochs.append(row["epoch"])
+            if on_epoch_end is not None:
+                on_epoch_end(row)
+
+        return real_train(*args, **kwargs, on_epoch_end=count)
 
     monkeypatch.setattr(e2elab.nn, "train", counting_train)
     return epochs
