@@ -37,7 +37,7 @@ from ..params import DEVICE, Choice, Int, Real, flat_params, params_from_saved
 from ..registry import register_pipeline
 from .calibration import calibration_report, fit_temperature
 from .backbones import BACKBONES, Backbone, build_network, input_size_for, load_pretrained, median_short_side
-from .fixmatch import training_step
+from .fixmatch import training_step, unlabeled_fingerprint
 from .image_stream import ImageFeed
 from .presets import PRESETS
 from .semi_supervised import fit_with_unlabeled
@@ -390,7 +390,7 @@ class EndToEndImageClassifier(PipelineMixin, ClassifierMixin, BaseEstimator):
         checkpoint folder is resumed only by the run that wrote it."""
         from ..nn.fingerprint import run_fingerprint
 
-        return run_fingerprint([data, targets.numpy()], {"classes": self.classes_.tolist()},
+        return run_fingerprint([data, targets.numpy()], {"classes": self.classes_.tolist(), **unlabeled_fingerprint(self)},
                                flat_params(self), NOT_TRAINING)
 
     def _build_network(self) -> torch.nn.Module:

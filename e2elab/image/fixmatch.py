@@ -22,9 +22,11 @@ size training crops are cut from), also when the labelled ones are streamed from
 
 from __future__ import annotations
 
+import hashlib
 import math
 from dataclasses import dataclass, field
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 
@@ -217,6 +219,14 @@ class FixMatchStep:
 class _Unlabeled:
     items: list
     skipped: list = field(default_factory=list)
+    digest: str | None = None  # of the decoded images, for the checkpoint's resume key
+
+
+def unlabeled_fingerprint(estimator) -> dict:
+    """What the resume key of `estimator`'s fit adds for FixMatch's unlabeled images: a checkpoint
+    written with other unlabeled images (or none) is not resumed by this run."""
+    handover = getattr(estimator, _HANDOVER, None)
+    return {} if handover is None else {"fixmatch_unlabeled": handover.digest}
 
 
 def fit_fixmatch(estimator, X_labelled: list, y_labelled, X_unlabeled: list):
@@ -245,6 +255,7 @@ def training_step(estimator, supervised, augment: Augment, source_size: int):
                                                   estimator.max_pixels)
     estimator._record_skipped(handover.skipped, "unlabeled training image")
     estimator.fixmatch_ = {"unlabeled": len(squares), "confident_share": []}
+    handover.digest = hashlib.sha256(b"".join(np.ascontiguousarray(square).tobytes() for square in squares)).hexdigest()
     if not squares:
         return supervised, None
     step = FixMatchStep(supervised, to_chw(squares, estimator.channels_), augment, estimator.mean_, estimator.std_,

@@ -122,3 +122,19 @@ def test_an_unreadable_unlabeled_image_is_skipped_and_counted_with_on_error_skip
                                      **TINY).fit(X, y)
     assert model.fixmatch_["unlabeled"] == 19
     assert model.n_skipped_ == 1 and "missing.png" in model.skipped_[0][0]
+
+
+def test_a_checkpoint_is_resumed_only_with_the_same_unlabeled_images(tmp_path):
+    from e2elab.errors import RunFolderError
+
+    X, y = digits(n_per_class=4)
+    other = list(X)
+    other[-1] = 255 - other[-1]  # one unlabeled image changed
+    params = dict(TINY, semi_supervised="fixmatch", checkpoint_dir=str(tmp_path))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        first = e2elab.make_pipeline("image", "end-to-end", **params).fit(X, y)
+        resumed = e2elab.make_pipeline("image", "end-to-end", **params).fit(X, y)
+        assert resumed.history_ == first.history_
+        with pytest.raises(RunFolderError, match="another run"):
+            e2elab.make_pipeline("image", "end-to-end", **params).fit(other, y)
