@@ -73,7 +73,7 @@ def test_opt_in_tasks_join_the_run_and_its_report(tmp_path, capsys):
     run_demo(out, data={"detection": str(faces), "translation": str(sentences)}, budget=TINY_OPT_IN)
     run = json.loads((out / "run.json").read_text())
     assert list(run["findings"]) == ["translation", "detection"]
-    assert run["findings"]["detection"]["metric"] == "ap50_error" and run["findings"]["translation"]["metric"] == "bleu"
+    assert run["findings"]["detection"]["metric"] == "ap50_error" and run["findings"]["translation"]["metric"] == "bleu_error"
     for task in ("translation", "detection"):
         assert set(run["findings"][task]["pipelines"]) == {"end-to-end", "traditional"}
         assert set(run["findings"][task]["explanations"]) == {"end-to-end", "traditional"}
@@ -83,7 +83,7 @@ def test_opt_in_tasks_join_the_run_and_its_report(tmp_path, capsys):
     for task, data in (("detection", faces), ("translation", sentences)):
         assert page.count(f"<h3>{task} on {data}</h3>") == 3  # comparison, curves and examples
         assert f"{task} &middot; end-to-end" in page and f"{task} &middot; traditional" in page  # stage diagrams
-    assert f"translation on {sentences} (bleu)" in capsys.readouterr().out
+    assert f"translation on {sentences} (bleu_error)" in capsys.readouterr().out
 
 
 def test_without_the_flags_the_demo_runs_only_its_offline_tasks(tmp_path, monkeypatch):

@@ -69,7 +69,7 @@ def plot_curve(summary: dict, path) -> Path:
     ax.set_xscale("log")
     ax.set_xlim(low, high)
     ax.set_xlabel(f"training set size ({summary.get('unit', 'items')})")
-    ax.set_ylabel(summary["metric"].upper() if summary["metric"] == "wer" else f"{summary['metric']} rate")
+    ax.set_ylabel({"wer": "WER", "error": "error rate"}.get(summary["metric"], summary["metric"].replace("_", " ")))
     ax.set_title(f"learning curves: {summary['task']} on {summary['data']}")
     ax.grid(True, which="both", alpha=0.3)
     ax.legend(fontsize=7, loc="upper right")

@@ -1,6 +1,6 @@
 """The translation task: a source sentence in, its translation out, measured by BLEU.
 
-The error is 1 - BLEU/100 (sacreBLEU, its default 13a tokenisation), so that learning curves and
+The error (``bleu_error`` in result files, beside ``bleu`` itself) is 1 - BLEU/100 (sacreBLEU, its default 13a tokenisation), so that learning curves and
 comparisons read the same way as for the other tasks; the pipelines' `score` is BLEU/100.
 Sentences carry no speakers or classes, so splits hold random sentence pairs out (a data set's
 own train / val / test files win, as everywhere) and learning curves grow by sentence pairs.
@@ -17,7 +17,7 @@ TRANSLATION = register_task(Task(
     name="translation",
     item_kind="text",
     target_kind="translation",
-    metric="bleu",
+    metric="bleu_error",
     error_name="1 - BLEU/100",
     extensions=(".txt",),
     read_item="e2elab.translation.datasets:read_sentence",

@@ -52,7 +52,7 @@ def test_train_predict_explain_on_a_parallel_folder(toy, tmp_path, capsys):
     assert main(["train", "translation", "--data", str(toy), "--pipeline", "traditional", "--out", str(run),
                  *TRADITIONAL]) == 0
     record = json.loads((run / "train.json").read_text())
-    assert record["metric"] == "bleu" and (record["n_train"], record["n_test"]) == (120, 20)
+    assert record["metric"] == "bleu_error" and (record["n_train"], record["n_test"]) == (120, 20)
     assert record["value"] < 0.5  # 1 - BLEU/100: the grammar is easy for phrases
     sentences = tmp_path / "sentences.txt"
     sentences.write_text("Der Hund läuft.\nHeute schläft die Katze.\n")
@@ -77,7 +77,7 @@ def test_compare_curve_report_and_end_to_end_explanation(toy, tmp_path):
                  "--param", "traditional.tune=false", *E2E_GRID]) == 0
     results = json.loads((compared / "results.json").read_text())
     validate(results, results_schema())
-    assert results["metric"] == "bleu" and set(results["pipelines"]) == {"end-to-end", "traditional"}
+    assert results["metric"] == "bleu_error" and set(results["pipelines"]) == {"end-to-end", "traditional"}
     traditional = results["pipelines"]["traditional"]["metric"]["mean"]
     assert traditional < results["pipelines"]["end-to-end"]["metric"]["mean"]  # phrases win on 120 pairs
 
