@@ -16,6 +16,18 @@ def _isolated_cache(tmp_path_factory, monkeypatch):
 
 
 @pytest.fixture
+def one_thread():
+    """Torch on one thread for the test: networks this small gain nothing from threads, and lose
+    much on a busy machine."""
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+@pytest.fixture
 def shared_data():
     """A function: the folder of real data set `name` under $E2ELAB_DATA_DIR, or skip the test."""
 

@@ -159,17 +159,6 @@ def _same_predictions(a, b) -> bool:
     return plain(a) == plain(b)
 
 
-@pytest.fixture
-def _one_thread():
-    """Networks this small gain nothing from threads, and lose much on a busy machine."""
-    import torch
-
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 @pytest.fixture(scope="module", params=PIPELINES, ids=_id)
 def fitted(request):
     """The model fitted on tiny data, what fit returned, its attributes before fit, X and y."""
@@ -303,14 +292,14 @@ def test_save_and_load_predict_the_same(fitted, tmp_path):
     assert loaded.skipped_ == model.skipped_ and loaded.n_skipped_ == model.n_skipped_
 
 
-def test_a_second_fit_gives_the_same_model(fitted, _one_thread):
+def test_a_second_fit_gives_the_same_model(fitted, one_thread):
     model, X, y = fitted.model, fitted.X, fitted.y
     again = clone(model).fit(X, y)
     assert _same_predictions(again.predict(X), model.predict(X))
 
 
 @pytest.mark.parametrize("key", PIPELINES, ids=_id)
-def test_on_error_raises_naming_the_item_or_skips_and_counts_it(key, _one_thread):
+def test_on_error_raises_naming_the_item_or_skips_and_counts_it(key, one_thread):
     X, y, bad = _data(key[0])
     X, y = list(X) + [bad], list(y) + [y[0]]
     with pytest.raises(DataError, match=f"item {len(X) - 1}"):

@@ -182,11 +182,10 @@ def add_deltas(features: np.ndarray, order: int = 2, width: int = 2) -> np.ndarr
     return np.concatenate(parts, axis=1)
 
 
-def cmvn_statistics(features: Sequence[np.ndarray], keys: Sequence, variance: bool = False,
-                    eps: float = 1e-8) -> dict:
-    """Per key: (mean (D,), standard deviation (D,) or None), pooled over the utterances sharing it.
+def pooled_moments(features: Sequence[np.ndarray], keys, variance: bool = False) -> dict:
+    """Per key: (mean (D,), variance (D,) or None) of the frames of the utterances sharing it.
 
-    Streams: each utterance is read once for the means and once more for the deviations, so that
+    Streams: each utterance is read once for the means and once more for the variances, so that
     `features` may be a disk-backed sequence (feature_store.py) of any length.
     """
     sums: dict = {}
@@ -200,7 +199,14 @@ def cmvn_statistics(features: Sequence[np.ndarray], keys: Sequence, variance: bo
     squares: dict = {}
     for feats, key in zip(features, keys):
         squares[key] = squares.get(key, 0.0) + np.square(feats - means[key]).sum(axis=0)
-    return {key: (means[key], np.sqrt(squares[key] / counts[key] + eps)) for key in means}
+    return {key: (means[key], squares[key] / counts[key]) for key in means}
+
+
+def cmvn_statistics(features: Sequence[np.ndarray], keys: Sequence, variance: bool = False,
+                    eps: float = 1e-8) -> dict:
+    """Per key: (mean, standard deviation or None) that CMVN removes, pooled over the utterances sharing it."""
+    return {key: (mean, None if var is None else np.sqrt(var + eps))
+            for key, (mean, var) in pooled_moments(features, keys, variance).items()}
 
 
 def cmvn(features: list[np.ndarray], groups=None, variance: bool = False, eps: float = 1e-8) -> list[np.ndarray]:

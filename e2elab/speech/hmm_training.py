@@ -13,11 +13,13 @@ than the memory allowed it, so a pass holds one batch at a time.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 
+from .features import pooled_moments
 from .gmm import DiagGMMBank, GMMStats, split_log_likelihoods
 from .hmm import Composite, backward, build_composite, forward, make_batch, viterbi
 from .lexicon import SILENCE
@@ -67,24 +69,11 @@ def feature_lengths(features: Sequence[np.ndarray]) -> np.ndarray:
     return np.asarray(known if known is not None else [f.shape[0] for f in features], dtype=np.int64)
 
 
-def global_mean_variance(features: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
-    """Mean and variance over every frame of `features`, (D,) each: two streaming passes, one
-    utterance in memory at a time however large the corpus."""
-    total, count = 0.0, 0
-    for feats in features:
-        total, count = total + feats.sum(axis=0), count + feats.shape[0]
-    mean = total / count
-    squares = 0.0
-    for feats in features:
-        squares = squares + np.square(feats - mean).sum(axis=0)
-    return mean, squares / count
-
-
 def flat_start(features: Sequence[np.ndarray], phones: list[str], n_states: int, var_floor_ratio: float = 0.01,
                self_prob: float = 0.6) -> PhoneModel:
     """Every state gets the global mean and variance of all frames; variances are floored at a
     fraction of it."""
-    mean, variance = global_mean_variance(features)
+    mean, variance = pooled_moments(features, itertools.repeat(0), variance=True)[0]  # of every frame, streamed
     floor = np.maximum(var_floor_ratio * variance, 1e-8)
     n_total = len(phones) * n_states
     gmm = DiagGMMBank.flat(n_total, mean, np.maximum(variance, floor))

@@ -16,13 +16,7 @@ from e2elab.image.transforms import ImageAugmentation
 FAST = dict(backbone=Backbone(width=8), epochs=6, batch_size=8, lr=1e-2, device="cpu", progress=False)
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """Networks this small gain nothing from threads, and lose much on a busy machine."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")  # networks this small gain nothing from threads
 
 
 def _bars(n_per_class=6, size=16, colour=False, seed=0):

@@ -21,12 +21,7 @@ FAST = {"backbone": Backbone(width=8), "batch_size": 8, "lr": 1e-2, "device": "c
 NO_LEARNING = {"epochs": 1, "lr": 1e-12}  # one epoch that leaves the weights as they start
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")  # networks this small gain nothing from threads
 
 
 def _pictures(labels=("horizontal", "vertical", "blob"), n_per_class=6, size=16, seed=0):

@@ -18,15 +18,8 @@ from e2elab.nn.streaming import StreamedItems
 
 from .test_end_to_end import FAST, _bars
 
-pytestmark = pytest.mark.filterwarnings("ignore::e2elab.nn.schedule.SmallDataWarning")
-
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = [pytest.mark.filterwarnings("ignore::e2elab.nn.schedule.SmallDataWarning"),
+              pytest.mark.usefixtures("one_thread")]
 
 
 def _write(folder: Path, n_per_class: int) -> tuple[list[str], np.ndarray]:

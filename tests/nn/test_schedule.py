@@ -17,12 +17,7 @@ from e2elab.nn.schedule import (
 )
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")  # networks this small gain nothing from threads
 
 
 class TwoPart(torch.nn.Module):

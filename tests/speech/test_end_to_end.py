@@ -40,13 +40,7 @@ def tiny(**params) -> EndToEndSpeechRecognizer:
     return EndToEndSpeechRecognizer(**settings)
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """Networks this small gain nothing from threads, and lose much on a busy machine."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")  # networks this small gain nothing from threads
 
 
 @pytest.fixture(scope="module")

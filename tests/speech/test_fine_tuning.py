@@ -8,7 +8,6 @@ import warnings
 import numpy as np
 import pytest
 import soundfile as sf
-import torch
 
 import e2elab
 from e2elab.errors import ParameterError
@@ -23,12 +22,7 @@ from .test_traditional import _model, corpus  # noqa: F401 (corpus is a fixture)
 NO_LEARNING = {"epochs": 1, "lr": 1e-12}  # one epoch that leaves the weights as they start
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")  # networks this small gain nothing from threads
 
 
 @pytest.fixture(scope="module")

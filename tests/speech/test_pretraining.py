@@ -20,12 +20,7 @@ SMALL = {"width": 16, "n_filters": 8, "batch_size": 8}  # a network small enough
 NO_LEARNING = {"epochs": 1, "min_updates": 0, "lr": 1e-12}  # one epoch that leaves the weights as they start
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")  # networks this small gain nothing from threads
 
 
 def test_pretrained_model_loads_records_its_corpus_and_starts_a_fine_tune(tmp_path):

@@ -18,12 +18,7 @@ from .test_end_to_end import TRANSCRIPTS, synthesise, tiny
 from .test_traditional import _model, corpus  # noqa: F401 (corpus is a fixture)
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")  # networks this small gain nothing from threads
 
 
 @pytest.fixture(scope="module")
