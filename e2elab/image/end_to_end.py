@@ -60,10 +60,10 @@ class EndToEndImageClassifier(PipelineMixin, ClassifierMixin, BaseEstimator):
     preset : {"default", "cpu"}, default="default"
         "cpu": pool after the first convolution and train with SGD, about three times faster on
         CPUs without bfloat16 instructions (:mod:`e2elab.image.presets`).
-    backbone : {"resnet", "mobilenet_v2"} or Backbone, default="resnet"
-        The CNN from scratch, or ImageNet MobileNetV2 fine-tuned; a
+    backbone : {"resnet", "mobilenet_v2", "efficientnet_lite0"} or Backbone, default="resnet"
+        The CNN from scratch, or an ImageNet network fine-tuned; a
         :class:`~e2elab.image.backbones.Backbone` also sets the CNN's width and depth, the dropout
-        before the classifier, and MobileNetV2's weights file.
+        before the classifier, and the ImageNet weights file.
     semi_supervised : {"self_training", "fixmatch"} or None, default=None
         What unlabeled training images (label -1 or None) are for (:mod:`e2elab.image.semi_supervised`).
     input_size : int or None, default=None
@@ -208,8 +208,8 @@ class EndToEndImageClassifier(PipelineMixin, ClassifierMixin, BaseEstimator):
                              seed=self.seed, checkpoint_dir=self.checkpoint_dir, progress=self._show_progress(),
                              **fine_tuning_config(self))
         train_set, val_set = feed.datasets(targets, fit_idx, val_idx, self.channels_)
-        step, on_epoch_end = training_step(self, self._training_step(augment), augment, source_size)
-        result = train(self.network_, train_set, feed.step(step), config, val_data=val_set, on_epoch_end=on_epoch_end,
+        step, epoch_metrics = training_step(self, self._training_step(augment), augment, source_size)
+        result = train(self.network_, train_set, feed.step(step), config, val_data=val_set, epoch_metrics=epoch_metrics,
                        validate=feed.validate(self._validate), collate_fn=feed.collate,
                        resume_key=self._run_key(feed.fingerprint(), targets) if self.checkpoint_dir else None)
         self._record_skipped(skipped + feed.skipped)  # with the images that failed to decode mid-epoch (on_error="skip")

@@ -14,9 +14,10 @@ Batch norm: the labelled batch and both views of the unlabeled images go through
 one batch, as in the paper, so batch statistics and running averages describe all of them (a
 labelled-only batch would normalise the unlabeled views with other images' statistics).
 
-``fixmatch_`` records the unlabeled images used and, per epoch of this call, the share of the
-unlabeled images drawn whose weak-view prediction reached the threshold: a share that stays near
-0 means the consistency loss never acted. The unlabeled images are decoded into memory (at the
+``fixmatch_`` records the unlabeled images used and, per epoch, the share of the unlabeled
+images drawn whose weak-view prediction reached the threshold (also in each row of ``history_``,
+so a resumed run keeps the earlier epochs' shares): a share that stays near 0 means the
+consistency loss never acted. The unlabeled images are decoded into memory (at the
 size training crops are cut from), also when the labelled ones are streamed from disk.
 """
 
@@ -172,8 +173,8 @@ class FixMatchStep:
 
     supervised(module, batch, device): the pipeline's step on a labelled batch, which must call
     `module` once on the batch's images. unlabeled: uint8 images (N, C, S, S) that `augment`
-    (the pipeline's weak augmentation) crops to the network's input. `confident_share` gets
-    the epoch's share of confident unlabeled images from each call of `end_epoch`.
+    (the pipeline's weak augmentation) crops to the network's input. `epoch_metrics` gives the
+    epoch's share of confident unlabeled images.
     """
 
     supervised: Step
@@ -184,7 +185,6 @@ class FixMatchStep:
     threshold: float = THRESHOLD
     per_labelled: int = UNLABELED_PER_LABELLED
     weight: float = UNLABELED_WEIGHT
-    confident_share: list[float] = field(default_factory=list)
     # The epoch's tally; a tensor on the device, so that counting does not wait for the GPU every step.
     _confident: torch.Tensor | float = field(default=0.0, init=False, repr=False)
     _drawn: int = field(default=0, init=False, repr=False)
@@ -209,10 +209,11 @@ class FixMatchStep:
         strong = strong_augment(self.augment.warp(picked.float() / 255))
         return weak, normalise(strong * 255, self.mean, self.std)
 
-    def end_epoch(self, row: dict | None = None) -> None:
-        """Close the epoch's tally (the training loop's on_epoch_end)."""
-        self.confident_share.append(float(self._confident) / max(self._drawn, 1))
+    def epoch_metrics(self) -> dict:
+        """The epoch's share of confident unlabeled images, closing its tally (the training loop's epoch_metrics)."""
+        share = float(self._confident) / max(self._drawn, 1)
         self._confident, self._drawn = 0.0, 0
+        return {"confident_share": share}
 
 
 @dataclass
@@ -238,13 +239,16 @@ def fit_fixmatch(estimator, X_labelled: list, y_labelled, X_unlabeled: list):
         estimator.fit(X_labelled, y_labelled)
     finally:
         delattr(estimator, _HANDOVER)
+    if hasattr(estimator, "fixmatch_"):
+        estimator.fixmatch_["confident_share"] = [row["confident_share"] for row in estimator.history_
+                                                  if "confident_share" in row]
     if handover.skipped:  # fit kept its own skips only; the unlabeled ones were reported when decoded
         estimator._record_skipped(estimator.skipped_ + handover.skipped)
     return estimator
 
 
 def training_step(estimator, supervised, augment: Augment, source_size: int):
-    """(step, on_epoch_end) for the training loop in `estimator`'s fit: `supervised` and None,
+    """(step, epoch_metrics) for the training loop in `estimator`'s fit: `supervised` and None,
     or a FixMatchStep over the unlabeled images that :func:`fit_fixmatch` handed over, decoded
     at `source_size` (and ``fixmatch_`` set)."""
     handover = getattr(estimator, _HANDOVER, None)
@@ -258,6 +262,5 @@ def training_step(estimator, supervised, augment: Augment, source_size: int):
     handover.digest = hashlib.sha256(b"".join(np.ascontiguousarray(square).tobytes() for square in squares)).hexdigest()
     if not squares:
         return supervised, None
-    step = FixMatchStep(supervised, to_chw(squares, estimator.channels_), augment, estimator.mean_, estimator.std_,
-                        confident_share=estimator.fixmatch_["confident_share"])
-    return step, step.end_epoch
+    step = FixMatchStep(supervised, to_chw(squares, estimator.channels_), augment, estimator.mean_, estimator.std_)
+    return step, step.epoch_metrics

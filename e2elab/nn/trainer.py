@@ -115,6 +115,7 @@ def train(module: torch.nn.Module,
           batch_sampler: Callable[[int], Iterable[list[int]]] | None = None,
           *,
           on_epoch_end: Callable[[dict], None] | None = None,
+          epoch_metrics: Callable[[], dict] | None = None,
           resume_key: str | None = None) -> TrainResult:
     """Train `module` on `train_data`; on return it holds the best weights and is on the device.
 
@@ -124,6 +125,8 @@ def train(module: torch.nn.Module,
     `val_data` there is no early stopping and the weights of the last epoch are kept.
     batch_sampler(epoch) yields lists of indices and replaces batch_size and shuffling.
     on_epoch_end(row) is called with each epoch's metrics, e.g. to log them elsewhere.
+    epoch_metrics() -> dict of metrics the step tallied over the epoch, added to its row, so that
+    the history and the checkpoint keep them (a resumed run's history has them for every epoch).
     resume_key: what the run trains (e.g. a digest of data and parameters). A checkpoint saved
     under another key, or with other epochs, batch_size, lr or seed, is a RunFolderError rather
     than a silent fresh start: the folder holds another run's work, which only the user may
@@ -200,6 +203,8 @@ def train(module: torch.nn.Module,
             raise FloatingPointError(f"training loss became {train_loss} in epoch {epoch + 1}; lower lr "
                                      f"(now {config.lr}) or check the data for NaN/inf values")
         row = {"epoch": epoch + 1, "train_loss": train_loss, "lr": lr, "seconds": time.perf_counter() - started}
+        if epoch_metrics is not None:
+            row.update(epoch_metrics())
         if val_loader is not None:
             row.update(_validate(module, val_loader, device, step, validate, autocast))
         _check_monitor(row, config, val_loader is not None)

@@ -67,8 +67,8 @@ def test_consistency_loss_is_zero_below_the_threshold_and_positive_above_it():
     sure = step(FixedLogits([4.0, 0.0]), batch, torch.device("cpu"))  # 0.98 > THRESHOLD
     assert sure.item() > 0.0
     sure.backward()  # the strong views' logits carry the gradient
-    step.end_epoch()
-    assert step.confident_share == [0.5]  # 6 of the 12 unlabeled images drawn (2 per labelled image) were confident
+    # 6 of the 12 unlabeled images drawn (2 per labelled image) were confident; the tally restarts
+    assert step.epoch_metrics() == {"confident_share": 0.5} and step.epoch_metrics() == {"confident_share": 0.0}
 
 
 def test_consistency_loss_averages_over_all_unlabeled_images_not_only_the_confident():
@@ -136,5 +136,8 @@ def test_a_checkpoint_is_resumed_only_with_the_same_unlabeled_images(tmp_path):
         first = e2elab.make_pipeline("image", "end-to-end", **params).fit(X, y)
         resumed = e2elab.make_pipeline("image", "end-to-end", **params).fit(X, y)
         assert resumed.history_ == first.history_
+        # the finished run trains no epoch again, and still reports every epoch's share
+        assert resumed.fixmatch_["confident_share"] == first.fixmatch_["confident_share"]
+        assert len(first.fixmatch_["confident_share"]) == 2
         with pytest.raises(RunFolderError, match="another run"):
             e2elab.make_pipeline("image", "end-to-end", **params).fit(other, y)
