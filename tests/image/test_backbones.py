@@ -15,21 +15,27 @@ from e2elab.image.backbones import Backbone, load_pretrained
 from e2elab.image.backbones.mobilenet_v2 import IMAGENET_HEAD, MobileNetV2, load_imagenet_weights, torchvision_names
 
 
-def torchvision_state(seed: int = 0) -> dict[str, torch.Tensor]:
-    """A random state dict in torchvision's MobileNetV2 layout, ImageNet classifier included."""
+def random_reference_state(network, names: dict[str, str], head: tuple[str, str], seed: int = 0) -> dict[str, torch.Tensor]:
+    """A random state dict for `network` under another code base's `names`, its ImageNet
+    classifier (`head`: weight and bias names, 1000 classes) included."""
     generator = torch.Generator().manual_seed(seed)
-    network = MobileNetV2(n_classes=2)
     own = network.state_dict()
     state = {}
-    for ours, theirs in torchvision_names(network).items():
+    for ours, theirs in names.items():
         if ours.endswith("running_var"):  # a variance is positive
             state[theirs] = 0.5 + torch.rand(own[ours].shape, generator=generator)
         elif own[ours].is_floating_point():
             state[theirs] = 0.1 * torch.randn(own[ours].shape, generator=generator)
         else:
             state[theirs] = own[ours].clone()  # num_batches_tracked
-    state[IMAGENET_HEAD[0]], state[IMAGENET_HEAD[1]] = torch.randn(1000, 1280), torch.randn(1000)
+    state[head[0]], state[head[1]] = torch.randn(1000, 1280), torch.randn(1000)
     return state
+
+
+def torchvision_state(seed: int = 0) -> dict[str, torch.Tensor]:
+    """A random state dict in torchvision's MobileNetV2 layout, ImageNet classifier included."""
+    network = MobileNetV2(n_classes=2)
+    return random_reference_state(network, torchvision_names(network), IMAGENET_HEAD, seed)
 
 
 @pytest.fixture(scope="module")

