@@ -24,7 +24,7 @@ import torch.nn.functional as F
 
 from torch import nn
 
-from e2elab.image.backbones import BACKBONES, PRETRAINED_NETWORKS, Backbone, load_pretrained
+from e2elab.image.backbones import BACKBONES, Backbone, load_pretrained
 from e2elab.image.transforms import normalise
 from e2elab.nn import TrainConfig, make_optimizer, seed_everything, train
 from e2elab.nn.device import cpu_has_native_bf16
@@ -34,16 +34,20 @@ from timing import plain_training_rate
 LR, WEIGHT_DECAY = 1e-3, 5e-4
 
 
-def step(module, batch, device, *, backbone: str):
+def step(module, batch, device, *, mean, std):
     x, y = batch[0].to(device), batch[1].to(device)
-    recipe = BACKBONES[backbone]
-    x = normalise(x, recipe.mean, recipe.std).contiguous(memory_format=torch.channels_last)
+    x = normalise(x, mean, std).contiguous(memory_format=torch.channels_last)
     return F.cross_entropy(module(x).float(), y)
+
+
+def backbone_step(backbone: str):
+    """The training step with `backbone`'s normalisation."""
+    return functools.partial(step, mean=BACKBONES[backbone].mean, std=BACKBONES[backbone].std)
 
 
 def network(backbone: str, weights) -> nn.Module:
     seed_everything(0)
-    module = PRETRAINED_NETWORKS[backbone][0](n_classes=5)
+    module = BACKBONES[backbone].network(n_classes=5)
     load_pretrained(module, Backbone(backbone, weights=weights))
     return module.to(memory_format=torch.channels_last)
 
@@ -53,13 +57,13 @@ def e2elab_loop(data, args, bf16: bool) -> float:
     config = TrainConfig(epochs=args.epochs, batch_size=args.batch_size, lr=LR, weight_decay=WEIGHT_DECAY,
                          device=args.device, progress=False, cpu_amp=bf16, amp=bf16 or args.device != "cpu")
     started = time.perf_counter()
-    train(module, data, functools.partial(step, backbone=args.backbone), config, collate_fn=whole_batch)
+    train(module, data, backbone_step(args.backbone), config, collate_fn=whole_batch)
     return args.epochs * (len(data) // args.batch_size) * args.batch_size / (time.perf_counter() - started)
 
 
 def plain_loop(data, args, bf16: bool) -> float:
     module = network(args.backbone, args.weights)
-    return plain_training_rate(module, data, functools.partial(step, backbone=args.backbone), make_optimizer(module, LR, WEIGHT_DECAY, "adamw"),
+    return plain_training_rate(module, data, backbone_step(args.backbone), make_optimizer(module, LR, WEIGHT_DECAY, "adamw"),
                                batch_size=args.batch_size, epochs=args.epochs, device=args.device, bf16=bf16,
                                collate_fn=whole_batch)
 
@@ -71,7 +75,7 @@ def main():
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--epochs", type=int, default=1)
     parser.add_argument("--device", default="cpu")
-    parser.add_argument("--backbone", default="mobilenet_v2", choices=sorted(PRETRAINED_NETWORKS))
+    parser.add_argument("--backbone", default="mobilenet_v2", choices=sorted(name for name, recipe in BACKBONES.items() if recipe.pretrained))
     parser.add_argument("--weights", default=None, help="the backbone's ImageNet .pth (default: its weights package)")
     args = parser.parse_args()
     bf16 = args.device == "cpu" and cpu_has_native_bf16()

@@ -17,6 +17,7 @@ or a :class:`Backbone`), and what each needs around it.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import ClassVar
 
@@ -36,10 +37,14 @@ from .mobilenet_v2 import IMAGENET_MEAN, IMAGENET_STD
 @dataclass(frozen=True)
 class BackboneRecipe:
     """What a backbone fixes about its input, and its fine-tuning recipe (None: the data decides,
-    or the pipeline's own default)."""
+    or the pipeline's own default). A pretrained backbone also names its network class
+    (`network(n_classes, dropout=...)`), the loader of its ImageNet weights (`load_weights(network,
+    path)`) and where those are found when the user gives none (`package_weights()`)."""
 
     name: str
-    pretrained: bool
+    network: Callable | None = None  # None: the residual CNN, from random weights
+    load_weights: Callable | None = None
+    package_weights: Callable | None = None
     input_size: int | None = None  # side of the square input
     channels: int | None = None
     mean: tuple[float, ...] | None = None  # normalisation in [0, 1] pixel units
@@ -47,6 +52,10 @@ class BackboneRecipe:
     lr: dict[str, float] = field(default_factory=dict)  # peak of the one-cycle schedule, by optimizer
     epochs: int = 20  # when the pipeline's `epochs` is None
     min_updates: int | None = None  # floor on optimiser updates then (None: the schedule's default)
+
+    @property
+    def pretrained(self) -> bool:
+        return self.network is not None
 
     def lr_for(self, optimizer: str) -> float | None:
         return self.lr.get(optimizer)
@@ -59,34 +68,30 @@ class BackboneRecipe:
         return training_length(epochs, min_updates, default_epochs=self.epochs)
 
 
-BACKBONES = {
-    "resnet": BackboneRecipe("resnet", pretrained=False),
-    # Measured on 300 flowers5 photos (one thread): 128 px, the photos' own size, matched 160 px in
-    # a linear probe of the ImageNet features (66.7 / 67.0 %) at 0.6x the cost. AdamW peaking at
-    # 1e-3 beat 3e-3 and 3e-4 (60.0 / 53.3 / 56.7 % in 4 epochs), and more updates helped
-    # (65.7 % in 16 epochs): a short schedule of 10 epochs, but at least 300 updates on small
-    # data (half the from-scratch floor: the features are learned already). SGD: a tenth of its
-    # from-scratch peak, not measured.
-    "mobilenet_v2": BackboneRecipe("mobilenet_v2", pretrained=True, input_size=128, channels=3, mean=IMAGENET_MEAN,
-                             std=IMAGENET_STD, lr={"adamw": 1e-3, "sgd": 0.02}, epochs=10, min_updates=300),
-    # MobileNetV2's recipe, not tuned for this network: with it flowers5 gives 78.2 % (MobileNetV2
-    # 78.4 %; 160 px inputs 78.5 %: docs/experiments.md). TensorFlow's pixel scaling, which the weights expect.
-    "efficientnet_lite0": BackboneRecipe("efficientnet_lite0", pretrained=True, input_size=128, channels=3,
-                                         mean=efficientnet_lite0.TF_MEAN, std=efficientnet_lite0.TF_STD,
-                                         lr={"adamw": 1e-3, "sgd": 0.02}, epochs=10, min_updates=300),
-}
 def mobilenet_v2_package_weights():
     from ...detection.pretrained import mobilenet_v2_weights  # imported late: detection builds on this package
 
     return mobilenet_v2_weights()
 
 
-# Each pretrained backbone's network class, its loader of ImageNet weights, and where its weights
-# are found when none are given.
-PRETRAINED_NETWORKS = {
-    "mobilenet_v2": (mobilenet_v2.MobileNetV2, mobilenet_v2.load_imagenet_weights, mobilenet_v2_package_weights),
-    "efficientnet_lite0": (efficientnet_lite0.EfficientNetLite0, efficientnet_lite0.load_imagenet_weights,
-                           efficientnet_lite0.package_weights),
+BACKBONES = {
+    "resnet": BackboneRecipe("resnet"),
+    # Measured on 300 flowers5 photos (one thread): 128 px, the photos' own size, matched 160 px in
+    # a linear probe of the ImageNet features (66.7 / 67.0 %) at 0.6x the cost. AdamW peaking at
+    # 1e-3 beat 3e-3 and 3e-4 (60.0 / 53.3 / 56.7 % in 4 epochs), and more updates helped
+    # (65.7 % in 16 epochs): a short schedule of 10 epochs, but at least 300 updates on small
+    # data (half the from-scratch floor: the features are learned already). SGD: a tenth of its
+    # from-scratch peak, not measured.
+    "mobilenet_v2": BackboneRecipe("mobilenet_v2", mobilenet_v2.MobileNetV2, mobilenet_v2.load_imagenet_weights,
+                                   mobilenet_v2_package_weights, input_size=128, channels=3, mean=IMAGENET_MEAN,
+                                   std=IMAGENET_STD, lr={"adamw": 1e-3, "sgd": 0.02}, epochs=10, min_updates=300),
+    # MobileNetV2's recipe, not tuned for this network: with it flowers5 gives 78.2 % (MobileNetV2
+    # 78.4 %; 160 px inputs 78.5 %: docs/experiments.md). TensorFlow's pixel scaling, which the weights expect.
+    "efficientnet_lite0": BackboneRecipe("efficientnet_lite0", efficientnet_lite0.EfficientNetLite0,
+                                         efficientnet_lite0.load_imagenet_weights, efficientnet_lite0.package_weights,
+                                         input_size=128, channels=3, mean=efficientnet_lite0.TF_MEAN,
+                                         std=efficientnet_lite0.TF_STD, lr={"adamw": 1e-3, "sgd": 0.02}, epochs=10,
+                                         min_updates=300),
 }
 
 
@@ -157,8 +162,9 @@ def build_network(backbone: str, channels: int, n_classes: int, input_size: int,
                   dropout: float, preset: str) -> nn.Module:
     """A freshly initialised network of `backbone` for (B, channels, input_size, input_size) inputs
     (pretrained weights come from `load_pretrained`)."""
-    if backbone in PRETRAINED_NETWORKS:
-        network = PRETRAINED_NETWORKS[backbone][0](n_classes, dropout=dropout)
+    recipe = BACKBONES[backbone]
+    if recipe.pretrained:
+        network = recipe.network(n_classes, dropout=dropout)
     else:
         network = ResidualCNN(channels, n_classes, width=width, depth=depth, dropout=dropout,
                               stem_pool=PRESETS[preset].stem_pool)
@@ -172,8 +178,7 @@ def build_network(backbone: str, channels: int, n_classes: int, input_size: int,
 def load_pretrained(network: nn.Module, backbone: Backbone) -> None:
     """Initialise a pretrained backbone's network from its `weights` (a path), or from the
     installed weights package when they are None; a backbone trained from random weights is left as it is."""
-    if not backbone.recipe.pretrained:
+    recipe = backbone.recipe
+    if not recipe.pretrained:
         return
-    _, load_weights, package_weights = PRETRAINED_NETWORKS[backbone.name]
-    load_weights(network, backbone.weights if backbone.weights is not None else package_weights())
-
+    recipe.load_weights(network, backbone.weights if backbone.weights is not None else recipe.package_weights())
